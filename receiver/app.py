@@ -1,0 +1,78 @@
+"""The receiver's Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from werkzeug.exceptions import HTTPException
+
+from receiver import config, webhook
+from receiver.db import Database
+from receiver.errors import ApiError
+from receiver.extensions import ReceiverState, init_app, receiver_state
+from receiver.metrics import DeliveryStateCollector, ReceiverMetrics
+
+log = logging.getLogger("d76.receiver")
+
+
+def create_app(settings: config.Settings | None = None) -> Flask:
+    """Build the app; settings are read once here (from files and environment) if not given."""
+    settings = settings or config.load()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.webhook.max_body_bytes
+    registry = CollectorRegistry()
+    db = Database(settings.dsn)
+    metrics = ReceiverMetrics(registry)
+    registry.register(DeliveryStateCollector(db.connection))
+    init_app(app, ReceiverState(settings=settings, db=db, metrics=metrics))
+
+    app.register_blueprint(webhook.bp)
+    _register_errors(app)
+    _register_service_routes(app)
+
+    @app.after_request
+    def _count_webhook(response: Response) -> Response:
+        if request.endpoint == "webhook.receive":
+            metrics.webhook_requests.labels(str(response.status_code)).inc()
+        return response
+
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> tuple[Response, int]:
+        if exc.status >= 500:
+            log.warning("%s: %s", exc.code, exc.message)
+        return jsonify(exc.to_json()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        code = exc.code or 500
+        name = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify({"error": {"code": name, "message": exc.description or name}}), code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error")
+        body = {"error": {"code": "internal_error", "message": "internal error; see receiver log"}}
+        return jsonify(body), 500
+
+
+def _register_service_routes(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        with receiver_state().db.connection() as conn, conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        return jsonify(status="ready"), 200
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        body = generate_latest(receiver_state().metrics.registry)
+        return Response(body, mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,46 @@
+"""The one interface every delivery channel implements.
+
+A channel turns an ``Outgoing`` message into a delivered message and returns its id, or
+raises one of the errors below so the dispatcher knows whether to retry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    text: str  # already rendered and escaped for the channel
+    reply_to: str | None = None  # channel message id this one answers (resolved -> firing)
+
+
+class DeliveryError(Exception):
+    """Base of channel failures; ``str()`` is safe to store and show (no secrets)."""
+
+
+class TransientError(DeliveryError):
+    """Worth retrying: network trouble, 5xx, rate limits."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(DeliveryError):
+    """Retrying will not help: bad token, unknown chat, rejected message."""
+
+
+class NotConfigured(DeliveryError):
+    """The channel has no credentials: the message is logged and recorded as unsent."""
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: Outgoing) -> str | None:
+        """Deliver the message; return the channel's message id (None if it has none)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,106 @@
+"""Telegram delivery through python-telegram-bot's ``Bot``.
+
+The library is asynchronous; the dispatcher is a plain loop, so this channel keeps one
+private event loop and runs each Bot API call to completion on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from telegram import Bot, LinkPreviewOptions, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
+
+from receiver.channels.base import NotConfigured, Outgoing, PermanentError, TransientError
+from receiver.config import Telegram as TelegramSettings
+
+
+class TelegramChannel:
+    name = "telegram"
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        self._settings = settings
+        self._loop = asyncio.new_event_loop()
+        self._bot: Bot | None = None
+
+    def _ensure_bot(self) -> Bot:
+        if not self._settings.configured:
+            raise NotConfigured("telegram: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set")
+        if self._bot is None:
+            assert self._settings.bot_token is not None
+            timeout = self._settings.timeout_seconds
+            request = HTTPXRequest(
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                pool_timeout=timeout,
+            )
+            bot = Bot(
+                self._settings.bot_token.get_secret_value(),
+                base_url=self._settings.api_url.rstrip("/") + "/bot",
+                request=request,
+            )
+            self._run(bot.initialize())  # getMe: fails fast on a wrong token
+            self._bot = bot
+        return self._bot
+
+    def _run(self, coro: Any) -> Any:
+        try:
+            return self._loop.run_until_complete(coro)
+        except TelegramError as exc:
+            self._translate(exc)
+
+    def _redact(self, text: str) -> str:
+        token = self._settings.bot_token.get_secret_value() if self._settings.bot_token else ""
+        return text.replace(token, "<token>") if token else text
+
+    def _translate(self, exc: TelegramError) -> NoReturn:
+        """Raise the dispatcher's error for a Bot API failure, with the token redacted."""
+        detail = self._redact(f"{type(exc).__name__}: {exc.message}")
+        if isinstance(exc, RetryAfter):
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise TransientError(f"telegram: rate limited, retry after {seconds:g}s", seconds)
+        if isinstance(exc, InvalidToken):
+            self._bot = None
+            raise PermanentError("telegram: the bot token was rejected (InvalidToken)")
+        # BadRequest is a NetworkError subclass: it must be tested first.
+        if isinstance(exc, BadRequest | Forbidden):
+            raise PermanentError(f"telegram: {detail}")
+        # Everything else (TimedOut, NetworkError, which covers the Bot API's 5xx) is transient.
+        raise TransientError(f"telegram: {detail}")
+
+    def send(self, message: Outgoing) -> str | None:
+        bot = self._ensure_bot()
+        reply = None
+        if message.reply_to:
+            reply = ReplyParameters(
+                message_id=int(message.reply_to), allow_sending_without_reply=True
+            )
+        sent = self._run(
+            bot.send_message(
+                chat_id=self._settings.chat_id,  # type: ignore[arg-type]
+                text=message.text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_parameters=reply,
+            )
+        )
+        return str(sent.message_id)
+
+    def close(self) -> None:
+        if self._bot is not None:
+            with contextlib.suppress(TelegramError):
+                self._loop.run_until_complete(self._bot.shutdown())
+        self._loop.close()

@@ -1,0 +1,144 @@
+"""Receiver settings: YAML (config/receiver.yml + the D76_ENV overlay), then environment.
+
+Read once at start-up by ``load()``; invalid settings raise ``ConfigError`` naming the key.
+Secrets come from the environment only and are kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from d76config import ConfigError, environment, load_section
+
+__all__ = ["ConfigError", "Settings", "load"]
+
+KNOWN_TARGETS = ("telegram",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Listen(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(9095, ge=1, le=65535)
+
+
+class Webhook(_Strict):
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    token: SecretStr | None = None  # RECEIVER_WEBHOOK_TOKEN
+
+
+class Telegram(_Strict):
+    api_url: str = "https://api.telegram.org"
+    timeout_seconds: float = Field(10, gt=0)
+    bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
+    chat_id: str | None = None  # TELEGRAM_CHAT_ID
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bot_token and self.bot_token.get_secret_value() and self.chat_id)
+
+
+class Routing(_Strict):
+    receivers: dict[str, list[str]] = Field(default_factory=dict)
+    default_targets: list[str] = Field(default_factory=lambda: ["telegram"])
+
+    @model_validator(mode="after")
+    def _targets_known(self) -> Routing:
+        for name, targets in [*self.receivers.items(), ("default_targets", self.default_targets)]:
+            for target in targets:
+                if target not in KNOWN_TARGETS:
+                    raise ValueError(
+                        f"{name}: unknown target {target!r} (known: {', '.join(KNOWN_TARGETS)})"
+                    )
+        return self
+
+    def targets_for(self, receiver: str) -> list[str]:
+        return self.receivers.get(receiver, self.default_targets)
+
+
+class Dispatcher(_Strict):
+    max_retries: int = Field(3, ge=0, le=20)
+    backoff_base_seconds: float = Field(2, gt=0)
+    backoff_max_seconds: float = Field(60, gt=0)
+    lease_seconds: float = Field(60, gt=0)
+    batch_size: int = Field(20, ge=1, le=1000)
+    idle_wake_seconds: float = Field(5, gt=0)
+
+
+class Settings(_Strict):
+    environment: str = "dev"
+    database_url: SecretStr | None = None  # DATABASE_URL
+    listen: Listen = Listen()
+    webhook: Webhook = Webhook()
+    telegram: Telegram = Telegram()
+    routing: Routing = Routing()
+    dispatcher: Dispatcher = Dispatcher()
+
+    @property
+    def dsn(self) -> str:
+        if self.database_url is None or not self.database_url.get_secret_value():
+            raise ConfigError("DATABASE_URL: not set (the receiver needs PostgreSQL)")
+        return self.database_url.get_secret_value()
+
+
+# Environment variable -> path of the key it sets. These names are the product's interface.
+ENV_KEYS: dict[str, tuple[str, ...]] = {
+    "DATABASE_URL": ("database_url",),
+    "RECEIVER_PORT": ("listen", "port"),
+    "RECEIVER_WEBHOOK_TOKEN": ("webhook", "token"),
+    "TELEGRAM_API_URL": ("telegram", "api_url"),
+    "TELEGRAM_BOT_TOKEN": ("telegram", "bot_token"),
+    "TELEGRAM_CHAT_ID": ("telegram", "chat_id"),
+}
+SECRET_KEYS = {("database_url",), ("webhook", "token"), ("telegram", "bot_token")}
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+
+
+def _has_path(data: Mapping[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = data
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _format_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"receiver.{key}: {err['msg']}")
+    return "invalid receiver configuration:\n  " + "\n  ".join(lines)
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from files and environment; raise ConfigError naming the bad key."""
+    env = os.environ if environ is None else environ
+    data = load_section("receiver")
+    for path in SECRET_KEYS:
+        if _has_path(data, path):
+            raise ConfigError(
+                f"receiver.{'.'.join(path)}: secrets are read from the environment only; "
+                "remove it from the YAML file"
+            )
+    for name, path in ENV_KEYS.items():
+        value = env.get(name)
+        if value not in (None, ""):
+            _set_path(data, path, value)
+    data["environment"] = environment()
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc)) from None

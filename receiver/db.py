@@ -1,0 +1,64 @@
+"""PostgreSQL connections for the web process: a small thread-safe pool, opened lazily.
+
+Lazily, so that a forking server opens connections in each worker, never in the parent.
+A connection that fails with an "unavailable" error is discarded, and the request answers
+503 (``StoreUnavailable``) so that Alertmanager retries it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2.extensions
+import psycopg2.pool
+
+from receiver import store
+from receiver.errors import StoreUnavailable
+
+
+class Database:
+    def __init__(self, dsn: str, max_connections: int = 16) -> None:
+        self._dsn = dsn
+        self._max = max_connections
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    0, self._max, self._dsn, connect_timeout=3, application_name="d76-receiver"
+                )
+            return self._pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """A pooled connection; database outages surface as StoreUnavailable (503)."""
+        try:
+            pool = self._get_pool()
+            conn = pool.getconn()
+        except store.UNAVAILABLE as exc:
+            raise StoreUnavailable(f"database unavailable: {_first_line(exc)}") from None
+        except psycopg2.pool.PoolError:
+            raise StoreUnavailable("database busy: no free connection") from None
+        broken = False
+        try:
+            yield conn
+        except store.UNAVAILABLE as exc:
+            broken = True
+            raise StoreUnavailable(f"database unavailable: {_first_line(exc)}") from None
+        finally:
+            pool.putconn(conn, close=broken or bool(conn.closed))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.closeall()
+                self._pool = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

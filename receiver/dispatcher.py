@@ -1,0 +1,212 @@
+"""The dispatcher: delivers queued notifications, one process (or several) beside the webhook.
+
+Loop: claim due notifications (most urgent first, ``FOR UPDATE SKIP LOCKED`` under a lease,
+so several dispatchers share the work and a killed one's claims return to the queue), render,
+send through the target's channel, record the attempt. When there is nothing due it sleeps on
+PostgreSQL LISTEN until the webhook NOTIFYs new work or the next retry falls due.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import Any
+
+import psycopg2.extensions
+
+from receiver import render, store
+from receiver.channels.base import (
+    Channel,
+    DeliveryError,
+    NotConfigured,
+    Outgoing,
+    PermanentError,
+    TransientError,
+)
+from receiver.channels.telegram import TelegramChannel
+from receiver.config import Dispatcher as DispatcherSettings
+from receiver.config import Settings
+
+log = logging.getLogger("d76.dispatcher")
+
+Renderer = Callable[[store.Claimed], str]
+RENDERERS: dict[str, Renderer] = {"telegram": render.telegram_text}
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    return {"telegram": TelegramChannel(settings.telegram)}
+
+
+def backoff_seconds(attempt: int, settings: DispatcherSettings, rng: random.Random) -> float:
+    """Exponential backoff with full jitter on the upper half: base·2^(n-1), capped."""
+    ceiling = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** (attempt - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        dsn: str,
+        settings: DispatcherSettings,
+        channels: Mapping[str, Channel],
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._dsn = dsn
+        self._settings = settings
+        self._channels = channels
+        self._rng = rng or random.Random()
+        self._stop = threading.Event()
+        # Written to by stop(): wakes the LISTEN wait at once instead of at its timeout.
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        self._work: psycopg2.extensions.connection | None = None
+        self._listener: psycopg2.extensions.connection | None = None
+
+    def stop(self, *_: object) -> None:
+        self._stop.set()
+        with contextlib.suppress(BlockingIOError):  # a full pipe wakes the loop all the same
+            os.write(self._wake_write, b"x")
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        self._close_connections()
+        self._work = store.connect(self._dsn)
+        self._listener = store.connect(self._dsn)
+        store.listen(self._listener)
+
+    def _close_connections(self) -> None:
+        for conn in (self._work, self._listener):
+            if conn is not None and not conn.closed:
+                conn.close()
+        self._work = self._listener = None
+
+    # -- one delivery -----------------------------------------------------------------------
+
+    def _deliver(self, item: store.Claimed) -> None:
+        assert self._work is not None
+        channel = self._channels.get(item.target)
+        started = time.monotonic()
+
+        def elapsed_ms() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        if channel is None:
+            store.record_final(
+                self._work, item.id, "failed", f"no channel named {item.target!r}", 0
+            )
+            log.error("notification %s: no channel named %r", item.id, item.target)
+            return
+        text = RENDERERS[item.target](item)
+        try:
+            message_id = channel.send(Outgoing(text=text, reply_to=item.reply_to))
+        except NotConfigured as exc:
+            store.record_final(self._work, item.id, "unsent", str(exc), elapsed_ms())
+            log.warning(
+                "notification %s not sent (%s); message follows:\n%s",
+                item.id,
+                exc,
+                render.plain_text(item),
+            )
+        except TransientError as exc:
+            if item.attempts > self._settings.max_retries:
+                store.record_final(self._work, item.id, "failed", str(exc), elapsed_ms())
+                log.error(
+                    "notification %s failed after %s attempts: %s", item.id, item.attempts, exc
+                )
+            else:
+                delay = backoff_seconds(item.attempts, self._settings, self._rng)
+                if exc.retry_after is not None:
+                    delay = max(delay, exc.retry_after)
+                store.record_retry(self._work, item.id, str(exc), delay, elapsed_ms())
+                log.warning(
+                    "notification %s attempt %s failed, retry in %.1fs: %s",
+                    item.id,
+                    item.attempts,
+                    delay,
+                    exc,
+                )
+        except (PermanentError, DeliveryError) as exc:
+            store.record_final(self._work, item.id, "failed", str(exc), elapsed_ms())
+            log.error("notification %s failed permanently: %s", item.id, exc)
+        else:
+            store.record_sent(self._work, item.id, message_id, elapsed_ms())
+            log.info(
+                "notification %s sent: %s %s [%s] %s -> %s",
+                item.id,
+                item.kind,
+                item.alertname,
+                item.severity,
+                item.target,
+                message_id,
+            )
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim and deliver one batch; return how many were claimed."""
+        assert self._work is not None
+        batch = store.claim(
+            self._work, limit=self._settings.batch_size, lease_seconds=self._settings.lease_seconds
+        )
+        for item in batch:
+            if self._stop.is_set():
+                break  # unsent claims return to the queue when their lease ends
+            self._deliver(item)
+        return len(batch)
+
+    def _wait_for_work(self) -> None:
+        assert self._work is not None and self._listener is not None
+        due = store.seconds_until_due(self._work)
+        timeout = (
+            self._settings.idle_wake_seconds
+            if due is None
+            else min(due, self._settings.idle_wake_seconds)
+        )
+        if timeout <= 0:
+            return
+        waitables: list[Any] = [self._listener, self._wake_read]
+        ready, _, _ = select.select(waitables, [], [], timeout)
+        if self._listener in ready:
+            self._listener.poll()
+            self._listener.notifies.clear()
+
+    def run(self) -> None:
+        log.info("dispatcher started")
+        while not self._stop.is_set():
+            try:
+                if self._work is None:
+                    self._connect()
+                if self.run_once() == 0:
+                    self._wait_for_work()
+            except store.UNAVAILABLE as exc:
+                log.warning("database unavailable (%s); retrying in 1s", str(exc).strip())
+                self._close_connections()
+                self._stop.wait(1.0)
+        self._close_connections()
+        for channel in self._channels.values():
+            channel.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        log.info("dispatcher stopped")
+
+
+def main(settings: Settings) -> int:
+    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, build_channels(settings))
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        dispatcher.stop()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    dispatcher.run()
+    return 0

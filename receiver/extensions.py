@@ -1,0 +1,29 @@
+"""What the web process holds for its lifetime: settings, database pool, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from flask import Flask, current_app
+
+from receiver.config import Settings
+from receiver.db import Database
+from receiver.metrics import ReceiverMetrics
+
+_KEY = "d76"
+
+
+@dataclass(frozen=True)
+class ReceiverState:
+    settings: Settings
+    db: Database
+    metrics: ReceiverMetrics
+
+
+def init_app(app: Flask, state: ReceiverState) -> None:
+    app.extensions[_KEY] = state
+
+
+def receiver_state() -> ReceiverState:
+    return cast(ReceiverState, current_app.extensions[_KEY])

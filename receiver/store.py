@@ -1,0 +1,311 @@
+"""Every SQL statement the receiver runs, and nothing else.
+
+The webhook stores alerts and queues their notifications in one transaction (``ingest``);
+the dispatcher claims due notifications and records each attempt. Connections are plain
+psycopg2 connections; callers own transactions through ``with conn:``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+from receiver.payload import Alert, Notification
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+OUTBOX_CHANNEL = "d76_outbox"  # NOTIFY channel the dispatcher LISTENs on
+SEVERITY_PRIORITY = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
+UNKNOWN_PRIORITY = 9
+
+# Errors that mean "the database is not there right now": the caller answers 503 or retries.
+UNAVAILABLE = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def connect(dsn: str, *, connect_timeout: int = 5) -> psycopg2.extensions.connection:
+    conn = psycopg2.connect(dsn, connect_timeout=connect_timeout, application_name="d76-receiver")
+    return conn
+
+
+def migrate(dsn: str, *, wait_seconds: float = 30.0) -> int:
+    """Apply pending migrations under yoyo's lock (safe to run concurrently and twice).
+
+    Waits up to ``wait_seconds`` for the database to accept connections. Returns how many
+    migrations were applied.
+    """
+    from yoyo import get_backend, read_migrations
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            backend = get_backend(dsn)  # postgresql:// selects yoyo's psycopg2 backend
+            break
+        except UNAVAILABLE:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return len(pending)
+
+
+# ---------------------------------------------------------------- webhook ingest
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    alerts: int  # alerts in the payload
+    new: int  # occurrences seen for the first time
+    resolved: int  # occurrences that became resolved
+    queued: int  # notifications queued for delivery
+
+
+def _row(alert: Alert, notification: Notification) -> tuple[Any, ...]:
+    labels, annotations = alert.labels, alert.annotations
+    title = annotations.get("summary") or alert.alertname
+    message = annotations.get("description") or annotations.get("summary") or ""
+    metadata = {"groupKey": notification.group_key, "externalURL": notification.external_url}
+    return (
+        alert.starts_at,
+        labels.get("severity", "none")[:10],
+        labels.get("source", "unknown")[:50],
+        title[:200],
+        message,
+        json.dumps(metadata),
+        alert.fingerprint,
+        alert.alertname,
+        alert.status,
+        alert.starts_at,
+        alert.ends_at,
+        json.dumps(labels),
+        json.dumps(annotations),
+        alert.generator_url,
+        notification.receiver,
+    )
+
+
+_UPSERT_ALERTS = """
+INSERT INTO alert_history (timestamp, severity, source, title, message, metadata, fingerprint,
+                           alertname, status, starts_at, ends_at, labels, annotations,
+                           generator_url, receiver)
+VALUES %s
+ON CONFLICT ON CONSTRAINT alert_history_occurrence DO UPDATE
+   SET status = EXCLUDED.status,
+       ends_at = EXCLUDED.ends_at,
+       annotations = EXCLUDED.annotations,
+       title = EXCLUDED.title,
+       message = EXCLUDED.message,
+       updated_at = now()
+ WHERE alert_history.status = 'firing' AND EXCLUDED.status = 'resolved'
+RETURNING id, status, severity, (xmax = 0) AS inserted
+"""
+
+_QUEUE = """
+INSERT INTO notification (alert_id, kind, target, priority) VALUES %s
+ON CONFLICT ON CONSTRAINT notification_once DO NOTHING
+RETURNING id
+"""
+
+
+def _unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
+    """One alert per (fingerprint, startsAt); a resolved copy wins over a firing one."""
+    chosen: dict[tuple[str, datetime], Alert] = {}
+    for alert in alerts:
+        key = (alert.fingerprint, alert.starts_at)
+        if key not in chosen or alert.status == "resolved":
+            chosen[key] = alert
+    return list(chosen.values())
+
+
+def ingest(
+    conn: psycopg2.extensions.connection, notification: Notification, targets: Sequence[str]
+) -> IngestResult:
+    """Store every alert and queue its notifications in one transaction; commit before return.
+
+    Idempotent: the same occurrence posted again (a retry, a second Alertmanager) changes
+    nothing and queues nothing.
+    """
+    alerts = _unique_occurrences(notification.alerts)
+    if not alerts:
+        return IngestResult(alerts=0, new=0, resolved=0, queued=0)
+    with conn, conn.cursor() as cur:
+        rows = psycopg2.extras.execute_values(
+            cur, _UPSERT_ALERTS, [_row(a, notification) for a in alerts], fetch=True
+        )
+        queue: list[tuple[int, str, str, int]] = []
+        new = resolved = 0
+        for alert_id, status, severity, inserted in rows:
+            new += int(inserted)
+            resolved += int(status == "resolved")
+            priority = SEVERITY_PRIORITY.get(severity, UNKNOWN_PRIORITY)
+            queue.extend((alert_id, status, target, priority) for target in targets)
+        queued = 0
+        if queue:
+            queued = len(psycopg2.extras.execute_values(cur, _QUEUE, queue, fetch=True))
+            if queued:
+                cur.execute(f"NOTIFY {OUTBOX_CHANNEL}")  # delivered to listeners on commit
+    return IngestResult(alerts=len(alerts), new=new, resolved=resolved, queued=queued)
+
+
+# ---------------------------------------------------------------- dispatcher
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A notification claimed for delivery, with the alert it is about."""
+
+    id: int
+    kind: str
+    target: str
+    priority: int
+    attempts: int
+    reply_to: str | None  # message id of the firing message, for a resolved reply
+    alert_id: int
+    severity: str
+    source: str
+    alertname: str
+    title: str
+    message: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str
+
+
+_CLAIM = """
+WITH due AS (
+    SELECT n.id
+      FROM notification n
+     WHERE ((n.state = 'queued' AND n.next_attempt_at <= now())
+            OR (n.state = 'sending' AND n.lease_until < now()))
+       AND NOT (n.kind = 'resolved' AND EXISTS (
+               SELECT 1 FROM notification f
+                WHERE f.alert_id = n.alert_id AND f.target = n.target
+                  AND f.kind = 'firing' AND f.state IN ('queued', 'sending')))
+     ORDER BY n.priority, n.id
+     LIMIT %(limit)s
+       FOR UPDATE OF n SKIP LOCKED
+)
+UPDATE notification n
+   SET state = 'sending',
+       lease_until = now() + make_interval(secs => %(lease)s),
+       attempts = n.attempts + 1
+  FROM due, alert_history a
+ WHERE n.id = due.id AND a.id = n.alert_id
+RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
+          (SELECT f.message_id FROM notification f
+            WHERE f.alert_id = n.alert_id AND f.target = n.target AND f.kind = 'firing'),
+          a.id, a.severity, a.source, a.alertname, a.title, a.message, a.status,
+          a.starts_at, a.ends_at, a.labels, a.annotations, a.generator_url
+"""
+
+
+def claim(
+    conn: psycopg2.extensions.connection, *, limit: int, lease_seconds: float
+) -> list[Claimed]:
+    """Claim up to ``limit`` due notifications, most urgent first, under a lease."""
+    with conn, conn.cursor() as cur:
+        cur.execute(_CLAIM, {"limit": limit, "lease": lease_seconds})
+        claimed = [Claimed(*row) for row in cur.fetchall()]
+    claimed.sort(key=lambda c: (c.priority, c.id))
+    return claimed
+
+
+def seconds_until_due(conn: psycopg2.extensions.connection) -> float | None:
+    """Seconds until the next queued notification or expired lease is due; None if none."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            SELECT EXTRACT(EPOCH FROM MIN(CASE WHEN state = 'queued' THEN next_attempt_at
+                                               ELSE lease_until END) - now())
+              FROM notification WHERE state IN ('queued', 'sending')
+            """
+        )
+        (seconds,) = cur.fetchone() or (None,)
+    return None if seconds is None else max(0.0, float(seconds))
+
+
+def _attempt(
+    cur: psycopg2.extensions.cursor,
+    notification_id: int,
+    outcome: str,
+    duration_ms: int,
+    message_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    cur.execute(
+        """INSERT INTO notification_attempt
+                  (notification_id, outcome, duration_ms, message_id, error)
+           VALUES (%s, %s, %s, %s, %s)""",
+        (notification_id, outcome, duration_ms, message_id, error),
+    )
+
+
+def record_sent(
+    conn: psycopg2.extensions.connection,
+    notification_id: int,
+    message_id: str | None,
+    duration_ms: int,
+) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """UPDATE notification SET state = 'sent', sent_at = now(), message_id = %s,
+                      lease_until = NULL, last_error = NULL
+                WHERE id = %s""",
+            (message_id, notification_id),
+        )
+        _attempt(cur, notification_id, "sent", duration_ms, message_id=message_id)
+
+
+def record_retry(
+    conn: psycopg2.extensions.connection,
+    notification_id: int,
+    error: str,
+    delay_seconds: float,
+    duration_ms: int,
+) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """UPDATE notification SET state = 'queued', lease_until = NULL, last_error = %s,
+                      next_attempt_at = now() + make_interval(secs => %s)
+                WHERE id = %s""",
+            (error, delay_seconds, notification_id),
+        )
+        _attempt(cur, notification_id, "retry", duration_ms, error=error)
+
+
+def record_final(
+    conn: psycopg2.extensions.connection,
+    notification_id: int,
+    state: str,
+    error: str,
+    duration_ms: int,
+) -> None:
+    """End a notification without delivery: ``failed`` (gave up) or ``unsent`` (no channel)."""
+    if state not in ("failed", "unsent"):
+        raise ValueError(f"not a final undelivered state: {state}")
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE notification SET state = %s, lease_until = NULL, last_error = %s WHERE id = %s",
+            (state, error, notification_id),
+        )
+        _attempt(cur, notification_id, state, duration_ms, error=error)
+
+
+def listen(conn: psycopg2.extensions.connection) -> None:
+    """Subscribe an autocommit connection to new-work notifications."""
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"LISTEN {OUTBOX_CHANNEL}")

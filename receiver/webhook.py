@@ -1,0 +1,57 @@
+"""POST /webhook: Alertmanager's webhook (version 4).
+
+Validate, store every alert and queue its notifications in one transaction, answer. Nothing
+here talks to a channel: the dispatcher delivers after the commit.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from receiver import payload, store
+from receiver.errors import InvalidPayload, Unauthorized
+from receiver.extensions import receiver_state
+
+bp = Blueprint("webhook", __name__)
+
+
+def _check_token() -> None:
+    expected = receiver_state().settings.webhook.token
+    if expected is None or not expected.get_secret_value():
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        presented.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise Unauthorized("webhook: missing or wrong bearer token (RECEIVER_WEBHOOK_TOKEN)")
+
+
+@bp.post("/webhook")
+def receive() -> ResponseReturnValue:
+    state = receiver_state()
+    _check_token()
+    body = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH (413 beyond)
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidPayload(f"body: not valid JSON ({exc})") from None
+    notification = payload.parse(document)
+    targets = state.settings.routing.targets_for(notification.receiver)
+    with state.db.connection() as conn:
+        result = store.ingest(conn, notification, targets)
+    for alert in notification.alerts:
+        state.metrics.alerts_received.labels(alert.status).inc()
+    state.metrics.notifications_queued.inc(result.queued)
+    current_app.logger.debug("webhook %s: %s", notification.receiver, result)
+    return jsonify(
+        status="stored",
+        alerts=result.alerts,
+        new=result.new,
+        resolved=result.resolved,
+        queued=result.queued,
+    )

@@ -1,0 +1,115 @@
+"""``python -m stack run``: start the whole stack on 127.0.0.1 until Ctrl-C.
+
+Environment: PROMETHEUS_PORT, ALERTMANAGER_PORT, RECEIVER_PORT, EXPORTER_PORT, POSTGRES_PORT,
+DATABASE_URL (use it instead of the private cluster), D76_DEMO (0: no simulator),
+D76_STATE_DIR (default .d76 in the checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from stack.procs import StartupError
+from stack.render import REPO, Ports
+from stack.stack import Stack, StackConfig
+
+BOLD, RESET = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+
+
+def _port(var: str, default: int) -> int:
+    value = os.environ.get(var, "")
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"{var}: must be a port number (1-65535), got {value!r}")
+    return int(value)
+
+
+def config_from_env() -> StackConfig:
+    state_dir = Path(os.environ.get("D76_STATE_DIR") or REPO / ".d76").resolve()
+    ports = Ports(
+        prometheus=_port("PROMETHEUS_PORT", 9090),
+        alertmanager=_port("ALERTMANAGER_PORT", 9093),
+        receiver=_port("RECEIVER_PORT", 9095),
+        exporter=_port("EXPORTER_PORT", 9108),
+        postgres=_port("POSTGRES_PORT", 55432),
+    )
+    demo = os.environ.get("D76_DEMO", "1").strip().lower() not in ("0", "false", "no", "off")
+    return StackConfig(
+        state_dir=state_dir,
+        ports=ports,
+        demo=demo,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        echo=True,
+        alertmanager_ui=state_dir / "alertmanager-ui",
+    )
+
+
+def _say(text: str) -> None:
+    print(f"{BOLD}==> {text}{RESET}", flush=True)
+
+
+def run() -> int:
+    config = config_from_env()
+    stack = Stack(config, progress=_say)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        stack.start()
+    except StartupError as exc:
+        print(f"\nd76: start-up failed: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    if stop.is_set():
+        stack.stop()
+        return 0
+    width = max(len(name) for name in stack.urls)
+    print(f"\n{BOLD}d76-alerting is up{RESET} (logs in {stack.logs}):")
+    for name, url in stack.urls.items():
+        print(f"  {name:<{width}}  {url}")
+    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+        print("  (no TELEGRAM_BOT_TOKEN: messages are printed below and recorded as unsent)")
+    if config.demo:
+        print("  The demo scenario raises a P0 GlobalGuard alert about 10 s from now.")
+    print(f"  History: psql {stack.database_url} -c 'TABLE alert_history'")
+    print("Press Ctrl-C to stop.\n", flush=True)
+    while not stop.wait(1.0):
+        dead = stack.dead()
+        if dead:
+            for name in dead:
+                print(
+                    f"\nd76: {name} exited unexpectedly. Log tail:\n{stack.processes[name].tail()}",
+                    file=sys.stderr,
+                )
+            stack.stop()
+            return 1
+    _say("stopping")
+    stack.stop()
+    _say("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args(argv)
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Child processes with log files, readiness checks and a clean stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+
+class StartupError(RuntimeError):
+    """A process did not become ready; the message carries the end of its log."""
+
+
+class ManagedProcess:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        stop_signal: int = signal.SIGTERM,
+        user: str | None = None,
+        echo: bool = False,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.stop_signal = stop_signal
+        self.user = user
+        self.echo = echo
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._pump: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if self.echo else self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=self.cwd,
+            user=self.user,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops us in order
+        )
+        if self.echo:
+            self._pump = threading.Thread(target=self._copy_output, daemon=True)
+            self._pump.start()
+
+    def _copy_output(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None and self._log is not None
+        for line in self.proc.stdout:
+            self._log.write(line)
+            self._log.flush()
+            sys.stdout.write(f"[{self.name}] {line.decode(errors='replace')}")
+            sys.stdout.flush()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_ready(self, check: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                code = self.proc.returncode if self.proc else None
+                raise StartupError(
+                    f"{self.name} exited with code {code} during start-up. Log "
+                    f"{self.log_path}:\n{self.tail()}"
+                )
+            if check():
+                return
+            time.sleep(0.1)
+        raise StartupError(
+            f"{self.name} not ready after {timeout:.0f}s. Log {self.log_path}:\n{self.tail()}"
+        )
+
+    def signal(self, signum: int) -> None:
+        if self.running:
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signum)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, self.stop_signal)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        if self._pump is not None:
+            self._pump.join(timeout=2)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def http_ok(url: str, timeout: float = 1.0) -> Callable[[], bool]:
+    """A readiness check: GET ``url`` answers 2xx."""
+
+    def check() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return 200 <= response.status < 300
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return False
+
+    return check

@@ -1,0 +1,88 @@
+"""Copies of prometheus.yml and alertmanager.yml for the ports and paths actually in use.
+
+The files in prometheus/ and alertmanager/ are what operators edit; they name the default
+addresses on 127.0.0.1. The running copies differ only in those addresses, absolute paths,
+the webhook token file and, for tests, shortened Alertmanager timers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PROMETHEUS_DIR = REPO / "prometheus"
+ALERTMANAGER_DIR = REPO / "alertmanager"
+
+
+@dataclass(frozen=True)
+class Ports:
+    prometheus: int = 9090
+    alertmanager: int = 9093
+    receiver: int = 9095
+    exporter: int = 9108
+    postgres: int = 55432
+
+
+DEFAULT_PORTS = Ports()
+
+
+def _retarget(text: str, ports: Ports) -> str:
+    for name in ("prometheus", "alertmanager", "receiver", "exporter"):
+        default, actual = getattr(DEFAULT_PORTS, name), getattr(ports, name)
+        text = text.replace(f"127.0.0.1:{default}", f"127.0.0.1:{actual}")
+    return text
+
+
+def _write(path: Path, data: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Generated from the repository's file for the ports in use. Edit the original.\n"
+        + yaml.safe_dump(data, sort_keys=False)
+    )
+    return path
+
+
+def prometheus_config(out: Path, ports: Ports, source: Path | None = None) -> Path:
+    source = source or PROMETHEUS_DIR / "prometheus.yml"
+    data = yaml.safe_load(_retarget(source.read_text(), ports))
+    data["rule_files"] = [
+        str((source.parent / pattern).resolve()) for pattern in data["rule_files"]
+    ]
+    return _write(out, data)
+
+
+def _shorten(route: dict[str, Any]) -> None:
+    """Test timers: every group waits at most 1 s and is re-evaluated every second."""
+    if "group_wait" in route and route["group_wait"] not in ("0s", "0"):
+        route["group_wait"] = "1s"
+    route["group_interval"] = "1s"
+    for child in route.get("routes", []):
+        _shorten(child)
+
+
+def alertmanager_config(
+    out: Path,
+    ports: Ports,
+    *,
+    token_file: Path | None = None,
+    fast_timers: bool = False,
+    source: Path | None = None,
+) -> Path:
+    source = source or ALERTMANAGER_DIR / "alertmanager.yml"
+    data = yaml.safe_load(_retarget(source.read_text(), ports))
+    data["templates"] = [str((source.parent / t).resolve()) for t in data.get("templates", [])]
+    receiver_url = f"http://127.0.0.1:{ports.receiver}/"
+    for receiver in data.get("receivers", []):
+        for hook in receiver.get("webhook_configs", []):
+            if token_file is not None and hook["url"].startswith(receiver_url):
+                hook["http_config"] = {
+                    "authorization": {"type": "Bearer", "credentials_file": str(token_file)}
+                }
+    if fast_timers:
+        data["route"]["group_wait"] = "1s"
+        _shorten(data["route"])
+    return _write(out, data)

@@ -1,0 +1,242 @@
+"""The whole pipeline as child processes: PostgreSQL, receiver, dispatcher, the D75 simulator
+with its exporter, Alertmanager and Prometheus, started in dependency order."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stack import render
+from stack.postgres import PrivatePostgres
+from stack.procs import ManagedProcess, StartupError, http_ok
+from stack.render import Ports
+
+PYTHON = sys.executable
+READY_TIMEOUT = 60.0
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    demo: bool = True  # start the D75 simulator (and its exporter)
+    scenario: str = "demo"
+    speed: float = 1.0
+    database_url: str | None = None  # an existing database instead of the private cluster
+    fast_timers: bool = False  # tests: shorten Alertmanager's grouping timers
+    echo: bool = False  # copy receiver and dispatcher output to the console
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for our processes
+    alertmanager_ui: Path | None = None  # directory holding static/index.html
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+class Stack:
+    def __init__(self, config: StackConfig, progress: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.progress = progress
+        self.processes: dict[str, ManagedProcess] = {}
+        self.postgres: PrivatePostgres | None = None
+        self.database_url = config.database_url or ""
+        self.logs = config.state_dir / "logs"
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{getattr(self.config.ports, name)}"
+
+    @property
+    def urls(self) -> dict[str, str]:
+        urls = {
+            "Prometheus alerts": f"{self.url('prometheus')}/classic/alerts",
+            "Alertmanager UI": f"{self.url('alertmanager')}/#/alerts",
+            "Alertmanager silences": f"{self.url('alertmanager')}/#/silences",
+            "Receiver": f"{self.url('receiver')}/healthz",
+            "Receiver metrics": f"{self.url('receiver')}/metrics",
+        }
+        if self.config.demo:
+            urls["D75 exporter metrics"] = f"{self.url('exporter')}/metrics"
+        return urls
+
+    # -- start -------------------------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.config.env)
+        env["DATABASE_URL"] = self.database_url
+        env["RECEIVER_PORT"] = str(self.config.ports.receiver)
+        env["EXPORTER_PORT"] = str(self.config.ports.exporter)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _spawn(
+        self, name: str, argv: list[str], ready: Callable[[], bool], *, echo: bool = False
+    ) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, self.logs / f"{name}.log", env=self._env(), echo=echo)
+        self.processes[name] = proc
+        proc.start()
+        proc.wait_ready(ready, READY_TIMEOUT)
+        return proc
+
+    def _check_ports(self) -> None:
+        ports = self.config.ports
+        wanted = {
+            "PROMETHEUS_PORT": ports.prometheus,
+            "ALERTMANAGER_PORT": ports.alertmanager,
+            "RECEIVER_PORT": ports.receiver,
+        }
+        if self.config.demo:
+            wanted["EXPORTER_PORT"] = ports.exporter
+        if not self.config.database_url:
+            wanted["POSTGRES_PORT"] = ports.postgres
+        busy = [f"{port} ({var})" for var, port in wanted.items() if port_in_use(port)]
+        if busy:
+            raise StartupError(
+                "port(s) already in use on 127.0.0.1: "
+                + ", ".join(busy)
+                + ". Is another stack running? Stop it, or choose other ports with those variables."
+            )
+
+    def start(self) -> None:
+        cfg = self.config
+        self._check_ports()
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        if not cfg.database_url:
+            self._start_postgres()
+        self.progress("applying database migrations")
+        result = subprocess.run(
+            [PYTHON, "-m", "receiver", "migrate"],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StartupError(f"migrations failed:\n{result.stderr.strip()}")
+
+        self.progress(f"starting receiver on {self.url('receiver')}")
+        self._spawn(
+            "receiver",
+            [PYTHON, "-m", "receiver", "serve"],
+            http_ok(f"{self.url('receiver')}/readyz"),
+            echo=cfg.echo,
+        )
+        self.progress("starting dispatcher")
+        self._spawn(
+            "dispatcher",
+            [PYTHON, "-m", "receiver", "dispatch"],
+            self._log_says("dispatcher", "dispatcher started"),
+            echo=cfg.echo,
+        )
+        if cfg.demo:
+            self.progress(
+                f"starting D75 simulator (scenario {cfg.scenario}) on {self.url('exporter')}"
+            )
+            self._spawn(
+                "exporter",
+                [
+                    PYTHON,
+                    "-m",
+                    "exporter.simulate",
+                    "--scenario",
+                    cfg.scenario,
+                    "--port",
+                    str(cfg.ports.exporter),
+                    "--speed",
+                    str(cfg.speed),
+                ],
+                http_ok(f"{self.url('exporter')}/metrics"),
+            )
+        self._start_alertmanager()
+        self._start_prometheus()
+
+    def _log_says(self, name: str, text: str) -> Callable[[], bool]:
+        def check() -> bool:
+            return text in self.processes[name].tail(200)
+
+        return check
+
+    def _start_postgres(self) -> None:
+        cfg = self.config
+        pg = PrivatePostgres(
+            cfg.state_dir / "postgres", cfg.ports.postgres, self.logs / "postgres.log"
+        )
+        if pg.initialize():
+            self.progress(f"initialised a PostgreSQL cluster in {pg.data_dir}")
+        self.progress(f"starting PostgreSQL on 127.0.0.1:{cfg.ports.postgres}")
+        proc = pg.process()
+        self.processes["postgres"] = proc
+        proc.start()
+        proc.wait_ready(pg.accepting, READY_TIMEOUT)
+        pg.create_database()
+        self.postgres = pg
+        self.database_url = pg.url
+
+    def _start_alertmanager(self) -> None:
+        cfg = self.config
+        token = cfg.env.get("RECEIVER_WEBHOOK_TOKEN") or os.environ.get("RECEIVER_WEBHOOK_TOKEN")
+        token_file = None
+        if token:
+            token_file = cfg.state_dir / "alertmanager" / "webhook-token"
+            token_file.parent.mkdir(parents=True, exist_ok=True)
+            token_file.touch(mode=0o600)
+            token_file.write_text(token)
+        config_file = render.alertmanager_config(
+            cfg.state_dir / "alertmanager" / "alertmanager.yml",
+            cfg.ports,
+            token_file=token_file,
+            fast_timers=cfg.fast_timers,
+        )
+        url = self.url("alertmanager")
+        argv = [
+            "prometheus-alertmanager",
+            f"--config.file={config_file}",
+            f"--storage.path={cfg.state_dir / 'alertmanager' / 'data'}",
+            f"--web.listen-address=127.0.0.1:{cfg.ports.alertmanager}",
+            f"--web.external-url={url}/",
+            "--cluster.listen-address=",
+        ]
+        if cfg.alertmanager_ui and (cfg.alertmanager_ui / "static" / "index.html").is_file():
+            argv.append(f"--web.ui-path={cfg.alertmanager_ui / 'static'}/")
+        self.progress(f"starting Alertmanager on {url}")
+        self._spawn("alertmanager", argv, http_ok(f"{url}/-/ready"))
+
+    def _start_prometheus(self) -> None:
+        cfg = self.config
+        config_file = render.prometheus_config(
+            cfg.state_dir / "prometheus" / "prometheus.yml", cfg.ports
+        )
+        url = self.url("prometheus")
+        argv = [
+            "prometheus",
+            f"--config.file={config_file}",
+            f"--storage.tsdb.path={cfg.state_dir / 'prometheus' / 'data'}",
+            f"--web.listen-address=127.0.0.1:{cfg.ports.prometheus}",
+            f"--web.external-url={url}/",
+            "--web.enable-lifecycle",  # POST /-/reload after editing rules
+        ]
+        self.progress(f"starting Prometheus on {url}")
+        self._spawn("prometheus", argv, http_ok(f"{url}/-/ready"))
+
+    # -- stop --------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.processes[name].stop()
+        self.processes.clear()
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.processes.items() if not proc.running]

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real PostgreSQL for the session, free ports, the Telegram stand-in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from receiver import store
+from stack.postgres import PrivatePostgres
+from stack.procs import ManagedProcess
+from tests.standins.telegram import TelegramStandin
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def state_root() -> Iterator[Path]:
+    """A scratch directory the `postgres` user can enter (pytest's tmp dirs are 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="d76-tests-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(state_root: Path) -> Iterator[PrivatePostgres]:
+    pg = PrivatePostgres(state_root / "pg" / "data", free_port(), state_root / "pg.log")
+    pg.initialize()
+    proc: ManagedProcess = pg.process()
+    proc.start()
+    try:
+        proc.wait_ready(pg.accepting, 60)
+        pg.create_database()
+        store.migrate(pg.url)
+        yield pg
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def database_url(postgres: PrivatePostgres) -> str:
+    """The session database, emptied for this test."""
+    conn = psycopg2.connect(postgres.url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("TRUNCATE alert_history, notification, notification_attempt "
+                        "RESTART IDENTITY CASCADE")
+    finally:
+        conn.close()
+    return postgres.url
+
+
+def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramStandin]:
+    standin = TelegramStandin().start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def config_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment with none of the receiver's variables set, pointing at the repo config."""
+    for name in ("DATABASE_URL", "RECEIVER_PORT", "RECEIVER_WEBHOOK_TOKEN", "TELEGRAM_API_URL",
+                 "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "EXPORTER_PORT", "D76_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("D76_CONFIG_DIR", str(REPO / "config"))
+    return monkeypatch
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run `make install` first")
+    return path
+
+
+os.environ.setdefault("D76_ENV", "dev")

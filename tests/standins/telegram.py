@@ -1,0 +1,183 @@
+"""A local stand-in for the Telegram Bot API, speaking its wire protocol.
+
+Serves ``/bot<token>/<method>`` for getMe and sendMessage, with parameters as form fields
+(how python-telegram-bot sends them) or JSON, and answers with real-shaped ``Message``
+objects. Tests can queue failures (429 with ``retry_after``, 5xx, 400) and add latency.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_ID = 7000001
+TOKEN = f"{BOT_ID}:STANDIN-token-for-tests"
+
+
+@dataclass
+class SentMessage:
+    message_id: int
+    chat_id: str
+    text: str
+    parse_mode: str | None
+    reply_to: int | None
+    received_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+class TelegramStandin:
+    def __init__(self, token: str = TOKEN, chat_ids: tuple[str, ...] = ("-100777",)) -> None:
+        self.token = token
+        self.chat_ids = set(chat_ids)
+        self.messages: list[SentMessage] = []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.failures: deque[Failure] = deque()
+        self.delay_seconds = 0.0
+        self._lock = threading.Lock()
+        self._next_id = 100
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- control -----------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> TelegramStandin:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def fail_next(self, count: int, status: int, description: str = "",
+                  retry_after: int | None = None) -> None:
+        with self._lock:
+            for _ in range(count):
+                self.failures.append(Failure(status, description or HTTPStatus(status).phrase,
+                                             retry_after))
+
+    def sent(self) -> list[SentMessage]:
+        with self._lock:
+            return list(self.messages)
+
+    def wait_for(self, predicate: Any, timeout: float) -> SentMessage:
+        """The first message matching ``predicate`` within ``timeout`` seconds, or AssertionError."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.sent():
+                if predicate(message):
+                    return message
+            time.sleep(0.05)
+        texts = "\n---\n".join(m.text for m in self.sent()) or "(none)"
+        raise AssertionError(f"no matching Telegram message within {timeout}s; got:\n{texts}")
+
+    # -- Bot API -----------------------------------------------------------------------------
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "D76 Standin",
+                "username": "d76_standin_bot", "can_join_groups": True,
+                "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.requests.append((method, params))
+            failure = self.failures.popleft() if self.failures else None
+        if failure is not None:
+            body: dict[str, Any] = {"ok": False, "error_code": failure.status,
+                                    "description": failure.description}
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return failure.status, body
+        if method == "getMe":
+            return 200, {"ok": True, "result": self._bot_user()}
+        if method == "sendMessage":
+            return self._send_message(params)
+        return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+    def _send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = str(params.get("chat_id", ""))
+        text = str(params.get("text", ""))
+        if chat_id not in self.chat_ids:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: chat not found"}
+        if not text or len(text) > 4096:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: message text is empty or too long"}
+        reply = params.get("reply_parameters")
+        if isinstance(reply, str):
+            reply = json.loads(reply)
+        reply_to = int(reply["message_id"]) if isinstance(reply, dict) else None
+        with self._lock:
+            self._next_id += 1
+            message_id = self._next_id
+            self.messages.append(SentMessage(message_id, chat_id, text,
+                                             params.get("parse_mode"), reply_to))
+        result: dict[str, Any] = {
+            "message_id": message_id, "date": int(time.time()),
+            "chat": {"id": int(chat_id), "type": "supergroup", "title": "D76 Ops"},
+            "from": self._bot_user(), "text": text,
+        }
+        if reply_to is not None:
+            result["reply_to_message"] = {
+                "message_id": reply_to, "date": int(time.time()),
+                "chat": result["chat"], "text": "(original)",
+            }
+        return 200, {"ok": True, "result": result}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _params(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                kind = self.headers.get("Content-Type", "")
+                if kind.startswith("application/json"):
+                    return json.loads(raw or b"{}")
+                return {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+
+            def _dispatch(self) -> None:
+                prefix = f"/bot{standin.token}/"
+                params = self._params()
+                if standin.delay_seconds:
+                    time.sleep(standin.delay_seconds)
+                if not self.path.startswith(prefix):
+                    self._answer(401, {"ok": False, "error_code": 401,
+                                       "description": "Unauthorized"})
+                    return
+                status, body = standin._call(self.path[len(prefix):].split("?")[0], params)
+                self._answer(status, body)
+
+            do_GET = _dispatch
+            do_POST = _dispatch
+
+        return Handler
