@@ -161,7 +161,13 @@ class Dispatcher:
         for item in batch:
             if self._stop.is_set():
                 break  # unsent claims return to the queue when their lease ends
-            self._deliver(item)
+            try:
+                self._deliver(item)
+            except store.UNAVAILABLE:
+                raise
+            except Exception as exc:  # a bug must not stop delivery of everything else
+                log.exception("notification %s: unexpected error", item.id)
+                store.record_final(self._work, item.id, "failed", f"internal error: {exc!r}", 0)
         return len(batch)
 
     def _wait_for_work(self) -> None:

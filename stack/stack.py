@@ -3,10 +3,12 @@ with its exporter, Alertmanager and Prometheus, started in dependency order."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,7 +231,25 @@ class Stack:
             "--web.enable-lifecycle",  # POST /-/reload after editing rules
         ]
         self.progress(f"starting Prometheus on {url}")
-        self._spawn("prometheus", argv, http_ok(f"{url}/-/ready"))
+        proc = self._spawn("prometheus", argv, http_ok(f"{url}/-/ready"))
+        # Prometheus applies new scrape targets on a 5 s tick: wait until data flows, so that
+        # "up" means alerts can fire now.
+        self.progress("waiting for Prometheus' first scrape and its Alertmanager")
+        proc.wait_ready(self._prometheus_wired, READY_TIMEOUT)
+
+    def _prometheus_wired(self) -> bool:
+        url = self.url("prometheus")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/alertmanagers", timeout=1) as response:
+                if not json.load(response)["data"]["activeAlertmanagers"]:
+                    return False
+            if not self.config.demo:
+                return True
+            with urllib.request.urlopen(f"{url}/api/v1/targets?state=active", timeout=1) as r:
+                targets = json.load(r)["data"]["activeTargets"]
+        except (OSError, ValueError, KeyError):
+            return False
+        return any(t["labels"].get("job") == "d75" and t["health"] == "up" for t in targets)
 
     # -- stop --------------------------------------------------------------------------------
 

@@ -56,8 +56,10 @@ def database_url(postgres: PrivatePostgres) -> str:
     conn = psycopg2.connect(postgres.url)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("TRUNCATE alert_history, notification, notification_attempt "
-                        "RESTART IDENTITY CASCADE")
+            cur.execute(
+                "TRUNCATE alert_history, notification, notification_attempt "
+                "RESTART IDENTITY CASCADE"
+            )
     finally:
         conn.close()
     return postgres.url
@@ -83,8 +85,16 @@ def telegram() -> Iterator[TelegramStandin]:
 @pytest.fixture
 def config_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """An environment with none of the receiver's variables set, pointing at the repo config."""
-    for name in ("DATABASE_URL", "RECEIVER_PORT", "RECEIVER_WEBHOOK_TOKEN", "TELEGRAM_API_URL",
-                 "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "EXPORTER_PORT", "D76_ENV"):
+    for name in (
+        "DATABASE_URL",
+        "RECEIVER_PORT",
+        "RECEIVER_WEBHOOK_TOKEN",
+        "TELEGRAM_API_URL",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_CHAT_ID",
+        "EXPORTER_PORT",
+        "D76_ENV",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("D76_CONFIG_DIR", str(REPO / "config"))
     return monkeypatch

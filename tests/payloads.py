@@ -19,20 +19,28 @@ def alert(
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    all_labels = {"alertname": alertname, "severity": severity, "source": source,
-                  "job": "d75", "instance": "127.0.0.1:9108"}
+    all_labels = {
+        "alertname": alertname,
+        "severity": severity,
+        "source": source,
+        "job": "d75",
+        "instance": "127.0.0.1:9108",
+    }
     all_labels.update(labels or {})
     return {
         "status": status,
         "labels": all_labels,
-        "annotations": annotations if annotations is not None else {
+        "annotations": annotations
+        if annotations is not None
+        else {
             "summary": "GlobalGuard BLOCK",
             "description": "Reason: Global Daily Loss Limit\nDaily Loss: $55000 / $50000 (limit)",
             "action": "Trading HALTED until next day",
         },
         "startsAt": starts_at,
-        "endsAt": ends_at if status == "firing" else (
-            ends_at if ends_at != ZERO_TIME else "2026-11-24T03:05:00.000Z"),
+        "endsAt": ends_at
+        if status == "firing"
+        else (ends_at if ends_at != ZERO_TIME else "2026-11-24T03:05:00.000Z"),
         "generatorURL": "http://127.0.0.1:9090/graph?g0.expr=x",
         "fingerprint": fingerprint,
     }

@@ -36,14 +36,33 @@ def test_a_firing_alert_is_stored_with_the_seed_columns_and_queued(
 ) -> None:
     response = _post(client, payload(alert()))
     assert response.status_code == 200
-    assert response.get_json() == {"status": "stored", "alerts": 1, "new": 1, "resolved": 0,
-                                   "queued": 1}
-    rows = query(database_url, """SELECT severity, source, title, message, status, alertname,
+    assert response.get_json() == {
+        "status": "stored",
+        "alerts": 1,
+        "new": 1,
+        "resolved": 0,
+        "queued": 1,
+    }
+    rows = query(
+        database_url,
+        """SELECT severity, source, title, message, status, alertname,
                                          acknowledged, ends_at, labels->>'job', receiver
-                                    FROM alert_history""")
-    assert rows == [("P0", "RiskGuard", "GlobalGuard BLOCK",
-                     "Reason: Global Daily Loss Limit\nDaily Loss: $55000 / $50000 (limit)",
-                     "firing", "GlobalGuardDailyLossLimit", False, None, "d75", "d76-p0")]
+                                    FROM alert_history""",
+    )
+    assert rows == [
+        (
+            "P0",
+            "RiskGuard",
+            "GlobalGuard BLOCK",
+            "Reason: Global Daily Loss Limit\nDaily Loss: $55000 / $50000 (limit)",
+            "firing",
+            "GlobalGuardDailyLossLimit",
+            False,
+            None,
+            "d75",
+            "d76-p0",
+        )
+    ]
     assert query(database_url, "SELECT kind, target, priority, state FROM notification") == [
         ("firing", "telegram", 0, "queued")
     ]
@@ -78,13 +97,15 @@ def test_a_refiring_alert_is_a_new_occurrence(client: FlaskClient, database_url:
     _post(client, payload(alert(status="resolved")))
     _post(client, payload(alert(starts_at="2026-11-24T04:00:00Z")))
     assert query(database_url, "SELECT status FROM alert_history ORDER BY id") == [
-        ("resolved",), ("firing",)
+        ("resolved",),
+        ("firing",),
     ]
 
 
 def test_p3_is_stored_but_not_sent_to_telegram(client: FlaskClient, database_url: str) -> None:
-    response = _post(client, payload(alert("ArbRouteScorePlunge", severity="P3"),
-                                     receiver="d76-p3"))
+    response = _post(
+        client, payload(alert("ArbRouteScorePlunge", severity="P3"), receiver="d76-p3")
+    )
     assert response.get_json()["queued"] == 0
     assert query(database_url, "SELECT severity FROM alert_history") == [("P3",)]
 

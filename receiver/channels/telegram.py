@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -30,6 +31,9 @@ class TelegramChannel:
     name = "telegram"
 
     def __init__(self, settings: TelegramSettings) -> None:
+        # Opt in to python-telegram-bot's coming timedelta periods (RetryAfter.retry_after);
+        # otherwise every 429 also raises a deprecation warning. _translate accepts both.
+        os.environ.setdefault("PTB_TIMEDELTA", "1")
         self._settings = settings
         self._loop = asyncio.new_event_loop()
         self._bot: Bot | None = None

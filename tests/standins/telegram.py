@@ -67,19 +67,21 @@ class TelegramStandin:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def fail_next(self, count: int, status: int, description: str = "",
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self, count: int, status: int, description: str = "", retry_after: int | None = None
+    ) -> None:
         with self._lock:
             for _ in range(count):
-                self.failures.append(Failure(status, description or HTTPStatus(status).phrase,
-                                             retry_after))
+                self.failures.append(
+                    Failure(status, description or HTTPStatus(status).phrase, retry_after)
+                )
 
     def sent(self) -> list[SentMessage]:
         with self._lock:
             return list(self.messages)
 
     def wait_for(self, predicate: Any, timeout: float) -> SentMessage:
-        """The first message matching ``predicate`` within ``timeout`` seconds, or AssertionError."""
+        """The first message matching ``predicate`` within ``timeout`` s, or AssertionError."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.sent():
@@ -92,17 +94,26 @@ class TelegramStandin:
     # -- Bot API -----------------------------------------------------------------------------
 
     def _bot_user(self) -> dict[str, Any]:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "D76 Standin",
-                "username": "d76_standin_bot", "can_join_groups": True,
-                "can_read_all_group_messages": False, "supports_inline_queries": False}
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "D76 Standin",
+            "username": "d76_standin_bot",
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append((method, params))
             failure = self.failures.popleft() if self.failures else None
         if failure is not None:
-            body: dict[str, Any] = {"ok": False, "error_code": failure.status,
-                                    "description": failure.description}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": failure.status,
+                "description": failure.description,
+            }
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return failure.status, body
@@ -116,11 +127,17 @@ class TelegramStandin:
         chat_id = str(params.get("chat_id", ""))
         text = str(params.get("text", ""))
         if chat_id not in self.chat_ids:
-            return 400, {"ok": False, "error_code": 400,
-                         "description": "Bad Request: chat not found"}
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: chat not found",
+            }
         if not text or len(text) > 4096:
-            return 400, {"ok": False, "error_code": 400,
-                         "description": "Bad Request: message text is empty or too long"}
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message text is empty or too long",
+            }
         reply = params.get("reply_parameters")
         if isinstance(reply, str):
             reply = json.loads(reply)
@@ -128,17 +145,22 @@ class TelegramStandin:
         with self._lock:
             self._next_id += 1
             message_id = self._next_id
-            self.messages.append(SentMessage(message_id, chat_id, text,
-                                             params.get("parse_mode"), reply_to))
+            self.messages.append(
+                SentMessage(message_id, chat_id, text, params.get("parse_mode"), reply_to)
+            )
         result: dict[str, Any] = {
-            "message_id": message_id, "date": int(time.time()),
+            "message_id": message_id,
+            "date": int(time.time()),
             "chat": {"id": int(chat_id), "type": "supergroup", "title": "D76 Ops"},
-            "from": self._bot_user(), "text": text,
+            "from": self._bot_user(),
+            "text": text,
         }
         if reply_to is not None:
             result["reply_to_message"] = {
-                "message_id": reply_to, "date": int(time.time()),
-                "chat": result["chat"], "text": "(original)",
+                "message_id": reply_to,
+                "date": int(time.time()),
+                "chat": result["chat"],
+                "text": "(original)",
             }
         return 200, {"ok": True, "result": result}
 
@@ -146,7 +168,7 @@ class TelegramStandin:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
@@ -171,10 +193,11 @@ class TelegramStandin:
                 if standin.delay_seconds:
                     time.sleep(standin.delay_seconds)
                 if not self.path.startswith(prefix):
-                    self._answer(401, {"ok": False, "error_code": 401,
-                                       "description": "Unauthorized"})
+                    self._answer(
+                        401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+                    )
                     return
-                status, body = standin._call(self.path[len(prefix):].split("?")[0], params)
+                status, body = standin._call(self.path[len(prefix) :].split("?")[0], params)
                 self._answer(status, body)
 
             do_GET = _dispatch

@@ -1,0 +1,15 @@
+# The receiver, the dispatcher and the exporter/simulator: one image, three commands.
+FROM python:3.11-slim
+
+WORKDIR /app
+COPY pyproject.toml README.md d76config.py ./
+COPY exporter ./exporter
+COPY receiver ./receiver
+COPY stack ./stack
+RUN pip install --no-cache-dir .
+COPY config ./config
+
+ENV D76_CONFIG_DIR=/app/config \
+    PYTHONUNBUFFERED=1
+USER nobody
+CMD ["python", "-m", "receiver", "serve"]

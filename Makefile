@@ -1,0 +1,51 @@
+# d76-alerting: `make run` starts everything, `make test` tests everything.
+# Both install what is missing first (apt packages, .venv).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install system venv run test lint format check-config clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+install: system venv ## install everything missing (apt packages, Alertmanager UI, .venv)
+
+system: ## apt packages and the Alertmanager web UI, only what is missing
+	@scripts/install-system.sh
+
+venv: $(STAMP) ## the virtualenv with the project and its dev tools
+
+$(STAMP): pyproject.toml
+	@echo -e "\033[1m==> creating $(VENV) and installing d76-alerting (pip)\033[0m"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet --progress-bar off -e '.[dev]'
+	@touch $@
+
+run: install ## start the whole stack on 127.0.0.1 with the D75 simulator (Ctrl-C stops it)
+	@$(PY) -m stack run
+
+test: install lint ## lint, then every test against real Prometheus, Alertmanager and PostgreSQL
+	@$(PY) -m pytest
+
+lint: venv ## ruff (lint and format check) and mypy
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy
+
+format: venv ## reformat the code with ruff
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+check-config: system ## promtool and amtool checks of the rules and the Alertmanager config
+	@promtool check config prometheus/prometheus.yml
+	@promtool test rules prometheus/tests/*.yml
+	@amtool check-config alertmanager/alertmanager.yml
+
+clean: ## remove the virtualenv and the local state (.d76: database, TSDB, logs)
+	rm -rf $(VENV) .d76

@@ -1,0 +1,147 @@
+"""The dispatcher against real PostgreSQL and the Telegram stand-in."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+
+from receiver import config, store
+from receiver.dispatcher import Dispatcher, build_channels
+from receiver.payload import parse
+from tests.conftest import query
+from tests.payloads import alert, payload
+from tests.standins.telegram import TOKEN, TelegramStandin
+
+CHAT = "-100777"
+
+
+def _settings(telegram: TelegramStandin | None, **dispatcher: float) -> config.Settings:
+    tg: dict[str, object] = {"timeout_seconds": 3}
+    if telegram is not None:
+        tg.update(api_url=telegram.api_url, bot_token=TOKEN, chat_id=CHAT)
+    fast: dict[str, float] = {
+        "backoff_base_seconds": 0.1,
+        "backoff_max_seconds": 0.4,
+        "idle_wake_seconds": 0.5,
+    }
+    fast.update(dispatcher)
+    return config.Settings.model_validate({"telegram": tg, "dispatcher": fast})
+
+
+def _ingest(url: str, *alerts: dict[str, object], receiver: str = "d76-p0") -> None:
+    conn = psycopg2.connect(url)
+    try:
+        store.ingest(conn, parse(payload(*alerts, receiver=receiver)), ["telegram"])
+    finally:
+        conn.close()
+
+
+@contextmanager
+def running(url: str, settings: config.Settings) -> Iterator[Dispatcher]:
+    dispatcher = Dispatcher(
+        url, settings.dispatcher, build_channels(settings), rng=random.Random(7)
+    )
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.stop()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "dispatcher did not stop"
+
+
+def _wait_state(url: str, state: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if query(url, "SELECT count(*) FROM notification WHERE state <> %s", (state,)) == [(0,)]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(query(url, "SELECT id, state, attempts, last_error FROM notification"))
+
+
+def test_firing_then_resolved_arrive_as_a_thread(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    _ingest(database_url, alert(labels={"tier": "GlobalGuard"}))
+    with running(database_url, _settings(telegram)):
+        firing = telegram.wait_for(lambda m: "[P0] GlobalGuard BLOCK" in m.text, 10)
+        _ingest(database_url, alert(status="resolved"))
+        resolved = telegram.wait_for(lambda m: "RESOLVED" in m.text, 10)
+        _wait_state(database_url, "sent")
+    assert firing.parse_mode == "HTML"
+    assert firing.chat_id == CHAT
+    assert firing.text.startswith("🔴 <b>[P0] GlobalGuard BLOCK</b>")
+    assert "Daily Loss: $55000 / $50000 (limit)" in firing.text
+    assert "Action: Trading HALTED until next day" in firing.text
+    assert resolved.reply_to == firing.message_id
+    assert resolved.text.startswith("✅ <b>[P0] RESOLVED: GlobalGuard BLOCK</b>")
+    ids = query(database_url, "SELECT message_id FROM notification ORDER BY id")
+    assert ids == [(str(firing.message_id),), (str(resolved.message_id),)]
+
+
+def test_p0_goes_out_before_queued_lesser_alerts(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    lesser = [alert(f"Warn{i}", severity="P2", fingerprint=f"f{i:015d}") for i in range(5)]
+    _ingest(database_url, *lesser, receiver="d76-p2")
+    _ingest(database_url, alert(fingerprint="ffffffffffffffff"))  # queued last
+    with running(database_url, _settings(telegram)):
+        _wait_state(database_url, "sent")
+    first = telegram.sent()[0]
+    assert "[P0]" in first.text
+    assert len(telegram.sent()) == 6
+
+
+def test_server_errors_are_retried_until_delivered(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    telegram.fail_next(1, 502)  # getMe fails once
+    telegram.fail_next(2, 500)  # then two sendMessage attempts
+    _ingest(database_url, alert())
+    with running(database_url, _settings(telegram)):
+        _wait_state(database_url, "sent")
+    assert len(telegram.sent()) == 1
+    outcomes = query(database_url, "SELECT outcome FROM notification_attempt ORDER BY id")
+    assert outcomes == [("retry",), ("retry",), ("retry",), ("sent",)]
+
+
+def test_a_429_waits_its_retry_after(database_url: str, telegram: TelegramStandin) -> None:
+    _ingest(database_url, alert())
+    with running(database_url, _settings(telegram)):
+        telegram.wait_for(lambda m: True, 10)  # the bot is initialised and has sent once
+        telegram.fail_next(1, 429, "Too Many Requests: retry after 2", retry_after=2)
+        started = time.monotonic()
+        _ingest(database_url, alert("SecondAlert", fingerprint="0000000000000002"))
+        telegram.wait_for(lambda m: "SecondAlert" in m.text, 10)
+        waited = time.monotonic() - started
+    assert waited >= 1.9, f"retried after {waited:.2f}s, before Telegram's retry_after"
+    outcomes = query(database_url, "SELECT outcome, error FROM notification_attempt ORDER BY id")
+    assert [o for o, _ in outcomes] == ["sent", "retry", "sent"]
+    assert "retry after 2s" in str(outcomes[1][1])
+
+
+def test_after_the_last_retry_the_notification_is_failed_and_visible(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    _ingest(database_url, alert())
+    telegram.fail_next(20, 503)
+    with running(database_url, _settings(telegram)):
+        _wait_state(database_url, "failed")
+    attempts, error = query(database_url, "SELECT attempts, last_error FROM notification")[0]
+    assert attempts == 4  # the first attempt and 3 retries
+    assert "503" in str(error) or "Service Unavailable" in str(error)
+    assert telegram.sent() == []
+
+
+def test_without_a_token_messages_are_recorded_unsent_with_the_reason(database_url: str) -> None:
+    _ingest(database_url, alert())
+    with running(database_url, _settings(None)):
+        _wait_state(database_url, "unsent")
+    (error,) = query(database_url, "SELECT last_error FROM notification")[0]
+    assert "TELEGRAM_BOT_TOKEN" in str(error)
