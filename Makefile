@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system venv run test lint format check-config clean
+.PHONY: help install system venv run test lint format check-config bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,3 +49,6 @@ check-config: system ## promtool and amtool checks of the rules and the Alertman
 
 clean: ## remove the virtualenv and the local state (.d76: database, TSDB, logs)
 	rm -rf $(VENV) .d76
+
+bench: install ## run the benchmarks in bench/ and print their figures
+	@$(PY) -m bench.alert_latency

@@ -8,6 +8,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,8 +120,8 @@ def test_global_daily_loss_reaches_telegram_and_history_then_resolves(
 def test_prometheus_and_alertmanager_show_the_alert(pipeline: Stack) -> None:
     play(pipeline, "global_daily_loss")
     deadline = time.monotonic() + 30
-    prom_alerts: list[dict[str, object]] = []
-    am_alerts: list[dict[str, object]] = []
+    prom_alerts: list[dict[str, Any]] = []
+    am_alerts: list[dict[str, Any]] = []
     while time.monotonic() < deadline and not (prom_alerts and am_alerts):
         with urllib.request.urlopen(f"{pipeline.url('prometheus')}/api/v1/alerts") as r:
             prom_alerts = [
