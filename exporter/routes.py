@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from exporter.labels import LabelSet
-from exporter.metrics import D75Metrics
+from exporter.labels import Children, LabelSet
+from exporter.metrics import ROUTE_STATES, D75Metrics
 from exporter.safe import guarded
 
 
@@ -11,8 +11,46 @@ class RouteHooks:
     def __init__(self, metrics: D75Metrics, routes: LabelSet) -> None:
         self._metrics = metrics
         self._routes = routes
-        self.set_score = guarded(self._set_score, metrics.hook_errors, "routes.set_score")
+        self._score = Children(metrics.route_score)
+        self._component = Children(metrics.route_score_component)
+        self._state = Children(metrics.route_state)
+        errors = metrics.hook_errors
+        self.set_score = guarded(self._set_score, errors, "routes.set_score")
+        self.set_state = guarded(self._set_state, errors, "routes.set_state")
+        self.set_universe = guarded(self._set_universe, errors, "routes.set_universe")
 
-    def _set_score(self, route: str, score: float) -> None:
-        """The route's RouteScore (0-100) was recomputed."""
-        self._metrics.route_score.labels(self._routes(route)).set(score)
+    def _set_score(
+        self,
+        route: str,
+        score: float,
+        *,
+        spread: float | None = None,
+        health: float | None = None,
+        fee: float | None = None,
+        inventory: float | None = None,
+    ) -> None:
+        """The route's RouteScore (0-100) and, if given, its components were recomputed."""
+        name = self._routes(route)
+        self._score(name).set(float(score))
+        for component, value in (
+            ("spread", spread),
+            ("health", health),
+            ("fee", fee),
+            ("inventory", inventory),
+        ):
+            if value is not None:
+                self._component(name, component).set(value)
+
+    def _set_state(self, route: str, state: str) -> None:
+        """The route is now TRADE or SKIP."""
+        state = state.upper()
+        if state not in ROUTE_STATES:
+            raise ValueError(f"unknown route state {state!r}")
+        name = self._routes(route)
+        for known in ROUTE_STATES:
+            self._state(name, known).set(1 if known == state else 0)
+
+    def _set_universe(self, routes: int, skipped: int) -> None:
+        """The ArbUniverse holds ``routes`` routes, ``skipped`` of them in SKIP."""
+        self._metrics.universe_routes.set(routes)
+        self._metrics.universe_skipped.set(skipped)

@@ -120,12 +120,15 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    base = SCENARIOS["calm"].steps[0]
+    player.apply(base)  # every scenario starts from a healthy engine
     player.play(args.scenario)
     logging.getLogger("d76.simulator").info(
         "serving http://%s:%s/metrics, playing %s", settings.listen.host, port, args.scenario
     )
     server.serve_forever(poll_interval=0.2)
     player.stop()
+    d75.close(timeout=2)
     server.server_close()
     return 0
 

@@ -44,7 +44,8 @@ def test_every_alert_is_labelled_annotated_and_has_a_runbook(rules: Path) -> Non
         labels = rule.get("labels", {})
         annotations = rule.get("annotations", {})
         assert isinstance(labels, dict) and isinstance(annotations, dict)
-        assert labels.get("severity") in ("P0", "P1", "P2", "P3"), name
+        expected = ("none",) if name == "Watchdog" else ("P0", "P1", "P2", "P3")
+        assert labels.get("severity") in expected, name
         assert labels.get("source"), name
         for key in ("summary", "description", "action", "runbook_url"):
             assert annotations.get(key), f"{name}: annotation {key} missing"
@@ -70,6 +71,7 @@ def test_alertmanager_config_is_valid() -> None:
         (["severity=P2", "alertname=ExchangeHealthDegraded", "exchange=Upbit"], "d76-p2"),
         (["severity=P3", "alertname=ArbRouteScorePlunge"], "d76-p3"),
         (["alertname=SomethingWithoutSeverity"], "d76-p3"),
+        (["alertname=Watchdog", "severity=none"], "d76-watchdog"),
     ],
 )
 def test_routing_by_severity(labels: list[str], receiver: str) -> None:

@@ -1,0 +1,61 @@
+"""Hooks for D75-4 CrossSync (``arbitrage/domain/cross_sync.py``)."""
+
+from __future__ import annotations
+
+import time
+
+from exporter.labels import Children, LabelSet
+from exporter.metrics import D75Metrics
+from exporter.safe import guarded
+
+
+class CrossSyncHooks:
+    def __init__(self, metrics: D75Metrics, symbols: LabelSet, exchanges: LabelSet) -> None:
+        self._symbols = symbols
+        self._exchanges = exchanges
+        self._imbalance = Children(metrics.imbalance)
+        self._exposure_usd = Children(metrics.exposure_usd)
+        self._exposure_ratio = Children(metrics.exposure_ratio)
+        self._failures = Children(metrics.rebalance_failures)
+        self._sync_failures = Children(metrics.sync_failures)
+        self._sync_success = Children(metrics.sync_success)
+        self._streak: dict[str, int] = {}
+        errors = metrics.hook_errors
+        self.set_imbalance = guarded(self._set_imbalance, errors, "cross_sync.set_imbalance")
+        self.set_exposure = guarded(self._set_exposure, errors, "cross_sync.set_exposure")
+        self.rebalance_result = guarded(
+            self._rebalance_result, errors, "cross_sync.rebalance_result"
+        )
+        self.inventory_sync_failed = guarded(
+            self._inventory_sync_failed, errors, "cross_sync.inventory_sync_failed"
+        )
+        self.inventory_synced = guarded(
+            self._inventory_synced, errors, "cross_sync.inventory_synced"
+        )
+
+    def _set_imbalance(self, symbol: str, ratio: float) -> None:
+        """Inventory imbalance of ``symbol`` between exchanges, 0-1."""
+        self._imbalance(self._symbols(symbol)).set(ratio)
+
+    def _set_exposure(self, symbol: str, usd: float, ratio_of_capital: float) -> None:
+        """Exposure held in ``symbol``, in USD and as a fraction of capital."""
+        name = self._symbols(symbol)
+        self._exposure_usd(name).set(usd)
+        self._exposure_ratio(name).set(ratio_of_capital)
+
+    def _rebalance_result(self, symbol: str, ok: bool) -> None:
+        """A rebalance of ``symbol`` finished; failures in a row are counted, a success resets."""
+        name = self._symbols(symbol)
+        streak = 0 if ok else self._streak.get(name, 0) + 1
+        self._streak[name] = streak
+        self._failures(name).set(streak)
+
+    def _inventory_sync_failed(self, exchange: str) -> None:
+        """An inventory sync with ``exchange`` failed (balance API timeout or error)."""
+        self._sync_failures(self._exchanges(exchange)).inc()
+
+    def _inventory_synced(self, exchange: str, timestamp: float | None = None) -> None:
+        """An inventory sync with ``exchange`` succeeded (at ``timestamp``; default now)."""
+        self._sync_success(self._exchanges(exchange)).set(
+            time.time() if timestamp is None else timestamp
+        )
