@@ -81,6 +81,7 @@ class Stack:
         env["DATABASE_URL"] = self.database_url
         env["RECEIVER_PORT"] = str(self.config.ports.receiver)
         env["EXPORTER_PORT"] = str(self.config.ports.exporter)
+        env["ALERTMANAGER_URLS"] = self.url("alertmanager")  # send_alert() from the simulator
         env["PYTHONUNBUFFERED"] = "1"
         return env
 

@@ -6,6 +6,8 @@ import os
 import shutil
 import socket
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +17,12 @@ import pytest
 from receiver import store
 from stack.postgres import PrivatePostgres
 from stack.procs import ManagedProcess
-from tests.standins.telegram import TelegramStandin
+from stack.render import Ports
+from stack.stack import Stack, StackConfig
+from tests.standins.telegram import TOKEN, TelegramStandin
 
 REPO = Path(__file__).resolve().parent.parent
+CHAT = "-100777"  # the chat the Telegram stand-in knows
 
 
 def free_port() -> int:
@@ -105,6 +110,82 @@ def binary(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: run `make install` first")
     return path
+
+
+# -- the whole pipeline through real binaries ------------------------------------------------
+
+
+def free_ports() -> Ports:
+    return Ports(
+        prometheus=free_port(),
+        alertmanager=free_port(),
+        receiver=free_port(),
+        exporter=free_port(),
+        postgres=free_port(),
+    )
+
+
+@pytest.fixture
+def speed() -> float:
+    """The simulator's time compression; a test module overrides it with its own fixture."""
+    return 1.0
+
+
+@pytest.fixture
+def stack_env() -> dict[str, str]:
+    """Extra environment for the stack's processes; a test module may override it."""
+    return {}
+
+
+@pytest.fixture
+def pipeline(
+    state_root: Path,
+    database_url: str,
+    telegram: TelegramStandin,
+    tmp_path: Path,
+    speed: float,
+    stack_env: dict[str, str],
+) -> Iterator[Stack]:
+    binary("prometheus")
+    binary("prometheus-alertmanager")
+    config = StackConfig(
+        state_dir=tmp_path / "stack",
+        ports=free_ports(),
+        scenario="calm",
+        speed=speed,
+        database_url=database_url,
+        fast_timers=True,
+        env={
+            "TELEGRAM_API_URL": telegram.api_url,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_CHAT_ID": CHAT,
+            "RECEIVER_WEBHOOK_TOKEN": "e2e-webhook-token",
+            **stack_env,
+        },
+    )
+    stack = Stack(config, progress=lambda _: None)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def play(stack: Stack, scenario: str) -> None:
+    request = urllib.request.Request(f"{stack.url('exporter')}/scenario/{scenario}", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 202
+
+
+def wait_rows(url: str, sql: str, expected: list[tuple[object, ...]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    rows: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline:
+        rows = query(url, sql)
+        if rows == expected:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{sql!r} gave {rows}, expected {expected}")
 
 
 os.environ.setdefault("D76_ENV", "dev")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from d76config import ConfigError
 from exporter import config as exporter_config
+from exporter.thresholds import ThresholdCollector, ThresholdError
+from exporter.thresholds import parse as parse_thresholds
 from receiver import config
 from tests.conftest import REPO
 
@@ -107,7 +110,33 @@ def test_the_receiver_refuses_to_start_on_bad_config(
 
 
 def test_exporter_config_names_bad_keys(config_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / "exporter.yml").write_text("limits: {global_daily_loss_usd: -5}")
+    (tmp_path / "exporter.yml").write_text("send_alert: {queue_size: 0}")
     config_env.setenv("D76_CONFIG_DIR", str(tmp_path))
-    with pytest.raises(ConfigError, match=r"exporter\.limits\.global_daily_loss_usd"):
+    with pytest.raises(ConfigError, match=r"exporter\.send_alert\.queue_size"):
         exporter_config.load()
+
+
+def test_thresholds_file_errors_name_the_threshold() -> None:
+    with pytest.raises(ThresholdError, match="global_daily_loss: unknown threshold"):
+        parse_thresholds("global_daily_loss: 5")
+    with pytest.raises(ThresholdError, match="route_score_min: must be a number"):
+        parse_thresholds("route_score_min: fifty")
+    assert parse_thresholds("route_score_min: 40")["route_score_min"] == 40
+    assert parse_thresholds("")["global_daily_loss_usd"] == 50_000  # the seed's default
+
+
+def test_a_bad_threshold_edit_keeps_the_previous_values(tmp_path: Path) -> None:
+    from prometheus_client import CollectorRegistry, Counter
+
+    path = tmp_path / "thresholds.yml"
+    path.write_text("route_score_min: 40\n")
+    errors = Counter("errors", "test", registry=CollectorRegistry())
+    collector = ThresholdCollector(path, errors)
+    assert collector.values["route_score_min"] == 40
+    path.write_text("route_score_min: [broken\n")
+    os.utime(path, (1, 1))  # a different modification time, whatever the clock resolution
+    assert collector.values["route_score_min"] == 40
+    assert errors._value.get() == 1
+    path.write_text("route_score_min: 45\n")
+    os.utime(path, (2, 2))
+    assert collector.values["route_score_min"] == 45

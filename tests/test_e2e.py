@@ -6,73 +6,15 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stack.render import Ports
-from stack.stack import Stack, StackConfig
-from tests.conftest import binary, free_port, query
-from tests.standins.telegram import TOKEN, TelegramStandin
+from stack.stack import Stack
+from tests.conftest import play, wait_rows
+from tests.standins.telegram import TelegramStandin
 
 pytestmark = pytest.mark.e2e
-CHAT = "-100777"
-
-
-def free_ports() -> Ports:
-    return Ports(
-        prometheus=free_port(),
-        alertmanager=free_port(),
-        receiver=free_port(),
-        exporter=free_port(),
-        postgres=free_port(),
-    )
-
-
-@pytest.fixture
-def pipeline(
-    state_root: Path, database_url: str, telegram: TelegramStandin, tmp_path: Path
-) -> Iterator[Stack]:
-    binary("prometheus")
-    binary("prometheus-alertmanager")
-    config = StackConfig(
-        state_dir=tmp_path / "stack",
-        ports=free_ports(),
-        scenario="calm",
-        database_url=database_url,
-        fast_timers=True,
-        env={
-            "TELEGRAM_API_URL": telegram.api_url,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_CHAT_ID": CHAT,
-            "RECEIVER_WEBHOOK_TOKEN": "e2e-webhook-token",
-        },
-    )
-    stack = Stack(config, progress=lambda _: None)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
-
-
-def play(stack: Stack, scenario: str) -> None:
-    request = urllib.request.Request(f"{stack.url('exporter')}/scenario/{scenario}", method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 202
-
-
-def wait_rows(url: str, sql: str, expected: list[tuple[object, ...]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    rows: list[tuple[object, ...]] = []
-    while time.monotonic() < deadline:
-        rows = query(url, sql)
-        if rows == expected:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{sql!r} gave {rows}, expected {expected}")
 
 
 def test_global_daily_loss_reaches_telegram_and_history_then_resolves(
@@ -87,8 +29,8 @@ def test_global_daily_loss_reaches_telegram_and_history_then_resolves(
     fired_after = firing.received_at - started
 
     assert firing.text.startswith("🔴 <b>[P0] GlobalGuard BLOCK</b>")
-    assert "Daily Loss: $55000 / $50000 (limit)" in firing.text
-    assert "Portfolio Value: $945000 (start: $1000000)" in firing.text
+    assert "Daily Loss: $55,000 / $50,000 (limit)" in firing.text
+    assert "Portfolio Value: $945,000 (start: $1,000,000)" in firing.text
     assert "Action: Trading HALTED until next day" in firing.text
     wait_rows(
         database_url,

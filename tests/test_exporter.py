@@ -40,10 +40,10 @@ def test_health_status_is_a_state_set(d75: D75Exporter) -> None:
     assert value(d75, "d75_exchange_health_status", exchange="Upbit", status="HEALTHY") == 1
 
 
-def test_global_loss_and_its_limit_are_exported(d75: D75Exporter) -> None:
+def test_global_loss_and_its_threshold_are_exported(d75: D75Exporter) -> None:
     d75.risk_guard.set_global_daily_loss(55_000)
     assert value(d75, "d75_riskguard_global_daily_loss_usd") == 55_000
-    assert value(d75, "d75_riskguard_global_daily_loss_limit_usd") == 50_000
+    assert value(d75, "d75_alert_threshold", threshold="global_daily_loss_usd") == 50_000
 
 
 def test_a_bad_call_is_counted_not_raised(d75: D75Exporter) -> None:
@@ -51,6 +51,8 @@ def test_a_bad_call_is_counted_not_raised(d75: D75Exporter) -> None:
     d75.routes.set_score("Upbit-Binance-BTCKRW", "not a number")  # type: ignore[arg-type]
     assert value(d75, "d75_exporter_hook_errors_total", hook="exchange_health.set_status") == 1
     assert value(d75, "d75_exporter_hook_errors_total", hook="routes.set_score") == 1
+    d75.send_alert("P9", "CrossSync", "Bad severity", "x")  # must not raise either
+    assert value(d75, "d75_exporter_hook_errors_total", hook="send_alert") == 1
 
 
 def test_undeclared_names_become_other(d75: D75Exporter) -> None:
@@ -83,12 +85,26 @@ def served(d75: D75Exporter) -> Iterator[str]:
         thread.join(5)
 
 
-def test_every_scenario_plays_and_the_scrape_passes_promtool(served: str) -> None:
-    for name in SCENARIOS:
-        request = urllib.request.Request(f"{served}/scenario/{name}", method="POST")
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.status == 202
-        time.sleep(0.3)  # at speed 1000 the longest scenario's steps take 0.13 s
+def test_every_scenario_step_runs_cleanly_and_the_scrape_passes_promtool(
+    d75: D75Exporter, served: str
+) -> None:
+    player = Player(d75)
+    try:
+        for scenario in SCENARIOS.values():
+            for step in scenario.steps:
+                player.apply(step)
+                for tick in step.tickers.values():
+                    if tick is not None:
+                        tick(d75)
+    finally:
+        player.stop()
+    errors = [s for s in d75.registry.collect() if s.name == "d75_exporter_hook_errors"]
+    assert all(
+        sample.value == 0
+        for family in errors
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    ), "a scenario misused a hook"
     with urllib.request.urlopen(f"{served}/metrics", timeout=5) as response:
         scrape = response.read()
     result = subprocess.run(
@@ -101,6 +117,30 @@ def test_every_scenario_plays_and_the_scrape_passes_promtool(served: str) -> Non
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == ""
     assert result.stderr.decode().strip() == ""
+    for name in (
+        b"d75_ratelimit_http_429_responses_total",
+        b"d75_exchange_health_transitions_total",
+        b"d75_exchange_rest_request_duration_seconds_bucket",
+        b"d75_route_state",
+        b"d75_universe_routes_skipped",
+        b"d75_crosssync_inventory_sync_failures_total",
+        b"d75_riskguard_decision_reason",
+        b"d75_riskguard_symbol_drawdown_ratio",
+    ):
+        assert name + b"{" in scrape or name + b" " in scrape, name
+
+
+def test_a_scenario_is_started_over_http(served: str) -> None:
+    request = urllib.request.Request(f"{served}/scenario/global_daily_loss", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 202
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{served}/metrics", timeout=5) as response:
+            if b"d75_riskguard_global_daily_loss_usd 55000.0" in response.read():
+                return
+        time.sleep(0.05)
+    raise AssertionError("the scenario did not set the global daily loss")
 
 
 def test_unknown_scenario_is_a_404(served: str) -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, binary, free_port, query
-from tests.test_e2e import free_ports
+from tests.conftest import REPO, binary, free_port, free_ports, query
 
 pytestmark = pytest.mark.e2e
 

@@ -91,3 +91,10 @@ def test_p0_is_sent_without_batching_delay() -> None:
     config = yaml.safe_load(AM_CONFIG.read_text())
     p0 = next(r for r in config["route"]["routes"] if r["matchers"] == ['severity="P0"'])
     assert p0["group_wait"] == "0s"
+
+
+def test_the_runbook_index_lists_every_alert() -> None:
+    index = (REPO / "docs" / "RUNBOOK.md").read_text()
+    for path in RULES:
+        for rule in alerts_in(path):
+            assert f"[{rule['alert']}](runbooks/{rule['alert']}.md)" in index, rule["alert"]

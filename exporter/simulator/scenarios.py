@@ -229,19 +229,21 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "exchange_health",
-            "ExchangeHealth: Upbit HEALTHY, DEGRADED, DOWN, FROZEN, HEALTHY",
+            "ExchangeHealth: Upbit HEALTHY, DEGRADED, DOWN (orderbook stops), FROZEN, HEALTHY",
             Step(0, "Upbit HEALTHY", health("Upbit", "HEALTHY")),
             Step(20, "Upbit DEGRADED", health("Upbit", "DEGRADED")),
             Step(
                 40,
-                "Upbit DOWN",
+                "Upbit DOWN, no more orderbook updates",
                 _do(health("Upbit", "DOWN"), decision("ExchangeGuard", "Upbit", "BLOCK", "health")),
+                {"orderbooks": orderbooks(except_exchange="Upbit")},
             ),
             Step(60, "Upbit FROZEN", health("Upbit", "FROZEN")),
             Step(
-                90,
-                "Upbit HEALTHY",
+                120,
+                "Upbit HEALTHY, orderbook updates again",
                 _do(health("Upbit", "HEALTHY"), decision("ExchangeGuard", "Upbit", "ALLOW")),
+                {"orderbooks": orderbooks()},
             ),
         ),
         _scenario(
