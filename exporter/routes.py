@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from exporter.labels import Children, LabelSet
-from exporter.metrics import ROUTE_STATES, D75Metrics
+from exporter.metrics import ROUTE_STATES, SCORE_COMPONENTS, D75Metrics
 from exporter.safe import guarded
 
 
@@ -14,6 +16,9 @@ class RouteHooks:
         self._score = Children(metrics.route_score)
         self._component = Children(metrics.route_score_component)
         self._state = Children(metrics.route_state)
+        self._components: dict[
+            str, tuple[Any, ...]
+        ] = {}  # route -> children in SCORE_COMPONENTS order
         errors = metrics.hook_errors
         self.set_score = guarded(self._set_score, errors, "routes.set_score")
         self.set_state = guarded(self._set_state, errors, "routes.set_state")
@@ -32,14 +37,16 @@ class RouteHooks:
         """The route's RouteScore (0-100) and, if given, its components were recomputed."""
         name = self._routes(route)
         self._score(name).set(float(score))
-        for component, value in (
-            ("spread", spread),
-            ("health", health),
-            ("fee", fee),
-            ("inventory", inventory),
-        ):
+        if spread is None and health is None and fee is None and inventory is None:
+            return
+        children = self._components.get(name)
+        if children is None:
+            children = self._components[name] = tuple(
+                self._component(name, c) for c in SCORE_COMPONENTS
+            )
+        for child, value in zip(children, (spread, health, fee, inventory), strict=True):
             if value is not None:
-                self._component(name, component).set(value)
+                child.set(value)
 
     def _set_state(self, route: str, state: str) -> None:
         """The route is now TRADE or SKIP."""
