@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system venv run test lint format check-config bench clean
+.PHONY: help install system venv run reload test lint format docs check-config bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ $(STAMP): pyproject.toml
 run: install ## start the whole stack on 127.0.0.1 with the D75 simulator (Ctrl-C stops it)
 	@$(PY) -m stack run
 
+reload: venv ## apply edited prometheus/rules/*.yml and alertmanager.yml to the running stack
+	@$(PY) -m stack reload
+
 test: install lint ## lint, then every test against real Prometheus, Alertmanager and PostgreSQL
 	@$(PY) -m pytest
 
@@ -41,6 +44,9 @@ lint: venv ## ruff (lint and format check) and mypy
 format: venv ## reformat the code with ruff
 	@$(PY) -m ruff format .
 	@$(PY) -m ruff check --fix .
+
+docs: venv ## regenerate docs/METRICS.md from the exporter and the rules
+	@$(PY) scripts/metrics_doc.py
 
 check-config: system ## promtool and amtool checks of the rules and the Alertmanager config
 	@promtool check config prometheus/prometheus.yml

@@ -1,4 +1,5 @@
 """``python -m stack run``: start the whole stack on 127.0.0.1 until Ctrl-C.
+``python -m stack reload``: apply edited rules and alertmanager.yml to the running stack.
 
 Environment: PROMETHEUS_PORT, ALERTMANAGER_PORT, RECEIVER_PORT, EXPORTER_PORT, POSTGRES_PORT,
 DATABASE_URL (use it instead of the private cluster), D76_DEMO (0: no simulator),
@@ -100,15 +101,27 @@ def run() -> int:
     return 0
 
 
+def reload() -> int:
+    """Apply edited rules and alertmanager.yml to the running stack, without a restart."""
+    stack = Stack(config_from_env(), progress=_say)
+    try:
+        stack.reload()
+    except StartupError as exc:
+        print(f"d76: reload failed: {exc}", file=sys.stderr)
+        return 1
+    _say("Prometheus and Alertmanager reloaded their configuration")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m stack",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["run"])
-    parser.parse_args(argv)
-    return run()
+    parser.add_argument("command", choices=["run", "reload"])
+    args = parser.parse_args(argv)
+    return run() if args.command == "run" else reload()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class StackConfig:
     echo: bool = False  # copy receiver and dispatcher output to the console
     env: Mapping[str, str] = field(default_factory=dict)  # extra environment for our processes
     alertmanager_ui: Path | None = None  # directory holding static/index.html
+    prometheus_dir: Path = render.PROMETHEUS_DIR  # prometheus.yml and rules/ to run
+    alertmanager_dir: Path = render.ALERTMANAGER_DIR  # alertmanager.yml to run
 
 
 def port_in_use(port: int) -> bool:
@@ -188,7 +191,7 @@ class Stack:
         self.postgres = pg
         self.database_url = pg.url
 
-    def _start_alertmanager(self) -> None:
+    def _render_alertmanager(self) -> Path:
         cfg = self.config
         token = cfg.env.get("RECEIVER_WEBHOOK_TOKEN") or os.environ.get("RECEIVER_WEBHOOK_TOKEN")
         token_file = None
@@ -197,12 +200,44 @@ class Stack:
             token_file.parent.mkdir(parents=True, exist_ok=True)
             token_file.touch(mode=0o600)
             token_file.write_text(token)
-        config_file = render.alertmanager_config(
+        return render.alertmanager_config(
             cfg.state_dir / "alertmanager" / "alertmanager.yml",
             cfg.ports,
             token_file=token_file,
             fast_timers=cfg.fast_timers,
+            source=cfg.alertmanager_dir / "alertmanager.yml",
         )
+
+    def _render_prometheus(self) -> Path:
+        cfg = self.config
+        return render.prometheus_config(
+            cfg.state_dir / "prometheus" / "prometheus.yml",
+            cfg.ports,
+            source=cfg.prometheus_dir / "prometheus.yml",
+        )
+
+    def reload(self) -> None:
+        """Re-render both configurations and ask Prometheus and Alertmanager to reload them.
+
+        Raises StartupError naming the component whose reload failed (its configuration is
+        invalid: the running one stays in force).
+        """
+        self._render_alertmanager()
+        self._render_prometheus()
+        for name in ("alertmanager", "prometheus"):
+            request = urllib.request.Request(f"{self.url(name)}/-/reload", method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30):
+                    pass
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode(errors="replace").strip()
+                raise StartupError(f"{name} refused the new configuration: {detail}") from None
+            except OSError as exc:
+                raise StartupError(f"{name} not reachable at {self.url(name)}: {exc}") from None
+
+    def _start_alertmanager(self) -> None:
+        cfg = self.config
+        config_file = self._render_alertmanager()
         url = self.url("alertmanager")
         argv = [
             "prometheus-alertmanager",
@@ -219,9 +254,7 @@ class Stack:
 
     def _start_prometheus(self) -> None:
         cfg = self.config
-        config_file = render.prometheus_config(
-            cfg.state_dir / "prometheus" / "prometheus.yml", cfg.ports
-        )
+        config_file = self._render_prometheus()
         url = self.url("prometheus")
         argv = [
             "prometheus",

@@ -26,7 +26,7 @@ def test_every_example_runs_and_sets_what_it_says() -> None:
     registry = namespace["registry"]
 
     def value(name: str, **labels: str) -> float | None:
-        return registry.get_sample_value(name, labels)  # type: ignore[no-any-return]
+        return registry.get_sample_value(name, labels)
 
     assert value("d75_ratelimit_remaining", exchange="Binance", category="order") == 180
     assert value("d75_exchange_health_status", exchange="Upbit", status="DEGRADED") == 1
