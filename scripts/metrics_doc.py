@@ -1,7 +1,7 @@
 """Write docs/METRICS.md from the exporter's metric declarations and the rules that use them.
 
-    python scripts/metrics_doc.py          # rewrite docs/METRICS.md
-    python scripts/metrics_doc.py --check  # exit 1 if docs/METRICS.md is out of date
+python scripts/metrics_doc.py          # rewrite docs/METRICS.md
+python scripts/metrics_doc.py --check  # exit 1 if docs/METRICS.md is out of date
 """
 
 from __future__ import annotations
@@ -70,8 +70,12 @@ def render() -> str:
         selected = [f for f in families if f.name.startswith(prefix)]
         if not selected:
             continue
-        lines += [f"## {title}", "", "| Metric | Type | Labels | Meaning | Used by rules |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| Metric | Type | Labels | Meaning | Used by rules |",
+            "|---|---|---|---|---|",
+        ]
         for family in selected:
             labels = sorted({k for s in family.samples for k in s.labels if k != "le"})
             name = family.name + SUFFIXES.get(family.type, "").split(" ")[0]
