@@ -17,8 +17,6 @@ from prometheus_client.registry import Collector
 
 log = logging.getLogger("d76.receiver")
 
-NOTIFICATION_STATES = ("queued", "sending", "sent", "failed", "unsent")
-
 
 class ReceiverMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:

@@ -97,11 +97,6 @@ class ManagedProcess:
             f"{self.name} not ready after {timeout:.0f}s. Log {self.log_path}:\n{self.tail()}"
         )
 
-    def signal(self, signum: int) -> None:
-        if self.running:
-            assert self.proc is not None
-            os.killpg(self.proc.pid, signum)
-
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None:
             return
