@@ -69,6 +69,15 @@ class Dispatcher(_Strict):
     lease_seconds: float = Field(60, gt=0)
     batch_size: int = Field(20, ge=1, le=1000)
     idle_wake_seconds: float = Field(5, gt=0)
+    rate_limit_per_window: int = Field(10, ge=1)  # messages per destination per window
+    rate_window_seconds: float = Field(60, gt=0)
+    p0_reserve: int = Field(2, ge=0)  # slots of each window only a P0 may use
+
+    @model_validator(mode="after")
+    def _reserve_leaves_room(self) -> Dispatcher:
+        if self.p0_reserve >= self.rate_limit_per_window:
+            raise ValueError("p0_reserve must be smaller than rate_limit_per_window")
+        return self
 
 
 class Settings(_Strict):

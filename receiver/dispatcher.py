@@ -28,7 +28,6 @@ from receiver.channels.base import (
     DeliveryError,
     NotConfigured,
     Outgoing,
-    PermanentError,
     TransientError,
 )
 from receiver.channels.telegram import TelegramChannel
@@ -39,6 +38,9 @@ log = logging.getLogger("d76.dispatcher")
 
 Renderer = Callable[[store.Claimed], str]
 RENDERERS: dict[str, Renderer] = {"telegram": render.telegram_text}
+DIGEST_RENDERERS: dict[str, Callable[[store.Digest], str]] = {
+    "telegram": render.telegram_digest_text
+}
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
@@ -106,38 +108,34 @@ class Dispatcher:
             )
             log.error("notification %s: no channel named %r", item.id, item.target)
             return
+        priority = item.priority
+        allowed = self._settings.rate_limit_per_window - (
+            0 if priority == 0 else self._settings.p0_reserve
+        )
+        slot, frees_in = store.reserve_send(
+            self._work,
+            item.target,
+            allowed=allowed,
+            window_seconds=self._settings.rate_window_seconds,
+        )
+        if slot is None:
+            if priority == 0:  # a P0 is never folded: it takes the next free slot
+                store.postpone(self._work, item.id, frees_in)
+            else:
+                store.fold(self._work, item.id)
+                log.info(
+                    "notification %s folded into the next %s digest (over budget)",
+                    item.id,
+                    item.target,
+                )
+            return
         text = RENDERERS[item.target](item)
+        started = time.monotonic()  # the attempt's duration is the channel's, not the queue's
         try:
             message_id = channel.send(Outgoing(text=text, reply_to=item.reply_to))
-        except NotConfigured as exc:
-            store.record_final(self._work, item.id, "unsent", str(exc), elapsed_ms())
-            log.warning(
-                "notification %s not sent (%s); message follows:\n%s",
-                item.id,
-                exc,
-                render.plain_text(item),
-            )
-        except TransientError as exc:
-            if item.attempts > self._settings.max_retries:
-                store.record_final(self._work, item.id, "failed", str(exc), elapsed_ms())
-                log.error(
-                    "notification %s failed after %s attempts: %s", item.id, item.attempts, exc
-                )
-            else:
-                delay = backoff_seconds(item.attempts, self._settings, self._rng)
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                store.record_retry(self._work, item.id, str(exc), delay, elapsed_ms())
-                log.warning(
-                    "notification %s attempt %s failed, retry in %.1fs: %s",
-                    item.id,
-                    item.attempts,
-                    delay,
-                    exc,
-                )
-        except (PermanentError, DeliveryError) as exc:
-            store.record_final(self._work, item.id, "failed", str(exc), elapsed_ms())
-            log.error("notification %s failed permanently: %s", item.id, exc)
+        except DeliveryError as exc:
+            store.release_send(self._work, slot)
+            self._failed(item, exc, elapsed_ms())
         else:
             store.record_sent(self._work, item.id, message_id, elapsed_ms())
             log.info(
@@ -150,6 +148,71 @@ class Dispatcher:
                 message_id,
             )
 
+    def _failed(self, item: store.Claimed, exc: DeliveryError, duration_ms: int) -> None:
+        assert self._work is not None
+        if isinstance(exc, NotConfigured):
+            store.record_final(self._work, item.id, "unsent", str(exc), duration_ms)
+            log.warning(
+                "notification %s not sent (%s); message follows:\n%s",
+                item.id,
+                exc,
+                render.plain_text(item),
+            )
+        elif isinstance(exc, TransientError) and item.attempts <= self._settings.max_retries:
+            delay = backoff_seconds(item.attempts, self._settings, self._rng)
+            if exc.retry_after is not None:
+                delay = max(delay, exc.retry_after)
+            store.record_retry(self._work, item.id, str(exc), delay, duration_ms)
+            log.warning(
+                "notification %s attempt %s failed, retry in %.1fs: %s",
+                item.id,
+                item.attempts,
+                delay,
+                exc,
+            )
+        else:
+            store.record_final(self._work, item.id, "failed", str(exc), duration_ms)
+            log.error("notification %s failed after %s attempt(s): %s", item.id, item.attempts, exc)
+
+    def _send_digests(self) -> None:
+        """For each destination with folded notifications, send one digest if the budget allows."""
+        assert self._work is not None
+        for target in store.targets_with_folded(self._work):
+            channel = self._channels.get(target)
+            if channel is None:
+                continue
+            slot, _ = store.reserve_send(
+                self._work,
+                target,
+                allowed=self._settings.rate_limit_per_window - self._settings.p0_reserve,
+                window_seconds=self._settings.rate_window_seconds,
+            )
+            if slot is None:
+                continue
+            digest = store.start_digest(self._work, target)
+            if digest is None:
+                store.release_send(self._work, slot)
+                continue
+            try:
+                message_id = channel.send(Outgoing(text=DIGEST_RENDERERS[target](digest)))
+            except DeliveryError as exc:
+                store.release_send(self._work, slot)
+                store.fail_digest(self._work, digest.id, str(exc))
+                log.warning(
+                    "digest %s for %s not sent, its alerts go into the next: %s",
+                    digest.id,
+                    target,
+                    exc,
+                )
+            else:
+                store.finish_digest(self._work, digest.id, message_id)
+                log.info(
+                    "digest %s sent to %s: %s folded notifications",
+                    digest.id,
+                    target,
+                    digest.folded,
+                )
+
     # -- the loop ---------------------------------------------------------------------------
 
     def run_once(self) -> int:
@@ -158,6 +221,8 @@ class Dispatcher:
         batch = store.claim(
             self._work, limit=self._settings.batch_size, lease_seconds=self._settings.lease_seconds
         )
+        if not any(item.priority == 0 for item in batch):  # a P0 goes before any digest
+            self._send_digests()
         for item in batch:
             if self._stop.is_set():
                 break  # unsent claims return to the queue when their lease ends
@@ -178,6 +243,8 @@ class Dispatcher:
             if due is None
             else min(due, self._settings.idle_wake_seconds)
         )
+        if store.targets_with_folded(self._work):  # a digest is waiting for a free slot
+            timeout = min(timeout, 1.0)
         if timeout <= 0:
             return
         waitables: list[Any] = [self._listener, self._wake_read]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from receiver.store import Claimed
+from receiver.store import Claimed, Digest
 
 SEVERITY_EMOJI = {"P0": "🔴", "P1": "🟠", "P2": "⚠️", "P3": "ℹ️"}
 RESOLVED_EMOJI = "✅"
@@ -82,3 +82,23 @@ def plain_text(item: Claimed) -> str:
         .replace("<i>", "")
         .replace("</i>", "")
     )
+
+
+def telegram_digest_text(digest: Digest) -> str:
+    """One message for the notifications folded during a storm; the counts add up."""
+    lines = [
+        f"📦 <b>+{digest.folded} more</b> (folded to stay under the message rate limit):",
+    ]
+    for shown, entry in enumerate(digest.summary):
+        kind = " resolved" if entry["kind"] == "resolved" else ""
+        line = (
+            f"{entry['count']}× {_escape_within(entry['alertname'], 100)} "
+            f"{_escape(entry['severity'])}{kind}"
+        )
+        if sum(len(x) + 1 for x in lines) + len(line) > TELEGRAM_LIMIT - 200:
+            rest = sum(e["count"] for e in digest.summary[shown:])
+            lines.append(f"{rest}× other alerts")
+            break
+        lines.append(line)
+    lines.append("<i>Every one of them is in the alert history.</i>")
+    return "\n".join(lines)

@@ -309,3 +309,140 @@ def listen(conn: psycopg2.extensions.connection) -> None:
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f"LISTEN {OUTBOX_CHANNEL}")
+
+
+# ---------------------------------------------------------------- rate limit and digests
+
+
+def reserve_send(
+    conn: psycopg2.extensions.connection,
+    target: str,
+    *,
+    allowed: int,
+    window_seconds: float,
+) -> tuple[int | None, float]:
+    """Take one slot of ``target``'s budget if fewer than ``allowed`` sends are in the window.
+
+    Serialised per target with an advisory lock, so several dispatchers share one budget.
+    Returns (slot id, 0) when granted, else (None, seconds until the oldest send leaves the
+    window).
+    """
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"d76-send:{target}",))
+        cur.execute(
+            """SELECT count(*),
+                      EXTRACT(EPOCH FROM MIN(sent_at) + make_interval(secs => %(w)s)
+                                         - clock_timestamp())
+                 FROM channel_send
+                WHERE target = %(t)s
+                  AND sent_at > clock_timestamp() - make_interval(secs => %(w)s)""",
+            {"t": target, "w": window_seconds},
+        )
+        used, frees_in = cur.fetchone() or (0, None)
+        if used >= allowed:
+            return None, max(0.05, float(frees_in or window_seconds))
+        cur.execute("INSERT INTO channel_send (target) VALUES (%s) RETURNING id", (target,))
+        (slot,) = cur.fetchone() or (None,)
+        cur.execute(
+            "DELETE FROM channel_send WHERE target = %s AND sent_at < now() - interval '1 hour'",
+            (target,),
+        )
+    return slot, 0.0
+
+
+def release_send(conn: psycopg2.extensions.connection, slot: int) -> None:
+    """Give back a slot whose message was not delivered."""
+    with conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM channel_send WHERE id = %s", (slot,))
+
+
+def postpone(conn: psycopg2.extensions.connection, notification_id: int, seconds: float) -> None:
+    """Back to the queue without counting an attempt: the budget, not the channel, said no."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """UPDATE notification SET state = 'queued', lease_until = NULL,
+                      attempts = GREATEST(attempts - 1, 0),
+                      next_attempt_at = now() + make_interval(secs => %s)
+                WHERE id = %s""",
+            (seconds, notification_id),
+        )
+
+
+def fold(conn: psycopg2.extensions.connection, notification_id: int) -> None:
+    """Over budget: the notification will be told in the target's next digest instead."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """UPDATE notification SET state = 'folded', lease_until = NULL,
+                      attempts = GREATEST(attempts - 1, 0)
+                WHERE id = %s""",
+            (notification_id,),
+        )
+
+
+def targets_with_folded(conn: psycopg2.extensions.connection) -> list[str]:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT target FROM notification WHERE state = 'folded' AND digest_id IS NULL"
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    id: int
+    target: str
+    folded: int
+    summary: list[dict[str, Any]]  # alertname, severity, kind, count; most frequent first
+
+
+def start_digest(conn: psycopg2.extensions.connection, target: str) -> Digest | None:
+    """Gather every folded, undigested notification of ``target`` into a new digest."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT n.id, a.alertname, a.severity, n.kind
+                 FROM notification n JOIN alert_history a ON a.id = n.alert_id
+                WHERE n.target = %s AND n.state = 'folded' AND n.digest_id IS NULL
+                  FOR UPDATE OF n SKIP LOCKED""",
+            (target,),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return None
+        counts: dict[tuple[str, str, str], int] = {}
+        for _, alertname, severity, kind in rows:
+            counts[(alertname, severity, kind)] = counts.get((alertname, severity, kind), 0) + 1
+        summary = [
+            {"alertname": name, "severity": sev, "kind": kind, "count": count}
+            for (name, sev, kind), count in sorted(
+                counts.items(), key=lambda item: (-item[1], item[0][1], item[0][0])
+            )
+        ]
+        cur.execute(
+            "INSERT INTO digest (target, folded, summary) VALUES (%s, %s, %s) RETURNING id",
+            (target, len(rows), json.dumps(summary)),
+        )
+        (digest_id,) = cur.fetchone() or (0,)
+        cur.execute(
+            "UPDATE notification SET digest_id = %s WHERE id = ANY(%s)",
+            (digest_id, [row[0] for row in rows]),
+        )
+    return Digest(digest_id, target, len(rows), summary)
+
+
+def finish_digest(
+    conn: psycopg2.extensions.connection, digest_id: int, message_id: str | None
+) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE digest SET state = 'sent', sent_at = now(), message_id = %s WHERE id = %s",
+            (message_id, digest_id),
+        )
+
+
+def fail_digest(conn: psycopg2.extensions.connection, digest_id: int, error: str) -> None:
+    """The digest was not delivered: its notifications go into the next one."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE digest SET state = 'failed', last_error = %s WHERE id = %s", (error, digest_id)
+        )
+        cur.execute("UPDATE notification SET digest_id = NULL WHERE digest_id = %s", (digest_id,))

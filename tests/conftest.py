@@ -62,7 +62,7 @@ def database_url(postgres: PrivatePostgres) -> str:
     try:
         with conn, conn.cursor() as cur:
             cur.execute(
-                "TRUNCATE alert_history, notification, notification_attempt "
+                "TRUNCATE alert_history, notification, notification_attempt, digest, channel_send "
                 "RESTART IDENTITY CASCADE"
             )
     finally:
