@@ -145,3 +145,66 @@ def test_without_a_token_messages_are_recorded_unsent_with_the_reason(database_u
         _wait_state(database_url, "unsent")
     (error,) = query(database_url, "SELECT last_error FROM notification")[0]
     assert "TELEGRAM_BOT_TOKEN" in str(error)
+
+
+def test_a_markup_rejection_falls_back_to_plain_text(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    _ingest(database_url, alert())
+    with running(database_url, _settings(telegram)):
+        telegram.wait_for(lambda m: True, 10)  # the bot is up; now break the next message
+        telegram.fail_next(1, 400, "Bad Request: can't parse entities: unsupported start tag")
+        _ingest(database_url, alert("Broken", fingerprint="0000000000000009"))
+        plain = telegram.wait_for(lambda m: "Broken" in m.text, 10)
+        _wait_state(database_url, "sent")
+    assert plain.parse_mode is None
+    assert plain.text.startswith("🔴 [P0] GlobalGuard BLOCK\n")  # no <b>, still the message
+    assert "<i>" not in plain.text
+
+
+def test_a_group_upgraded_to_a_supergroup_is_followed(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    _ingest(database_url, alert())
+    with running(database_url, _settings(telegram)):
+        telegram.wait_for(lambda m: True, 10)
+        telegram.fail_next(
+            1,
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            migrate_to_chat_id=-1009999,
+        )
+        _ingest(database_url, alert("Moved", fingerprint="0000000000000008"))
+        _ingest(database_url, alert("MovedToo", fingerprint="0000000000000007"))
+        moved = telegram.wait_for(lambda m: "Moved" in m.text and "MovedToo" not in m.text, 10)
+        later = telegram.wait_for(lambda m: "MovedToo" in m.text, 10)
+        _wait_state(database_url, "sent")
+    assert moved.chat_id == later.chat_id == "-1009999"
+    assert query(
+        database_url, "SELECT count(*) FROM notification_attempt WHERE outcome <> 'sent'"
+    ) == [(0,)]
+
+
+def test_hostile_labels_and_huge_annotations_are_delivered_escaped_under_the_limit(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    hostile = alert(
+        "Hostile",
+        fingerprint="00000000000000aa",
+        labels={"exchange": "<b>Up&bit</b>", "route": "</code>🚀"},
+        annotations={
+            "summary": "x < y & z",
+            "description": "<script>" + "&" * 10_000,
+            "action": "a</i>b",
+        },
+    )
+    _ingest(database_url, hostile)
+    with running(database_url, _settings(telegram)):
+        _wait_state(database_url, "sent")
+    (message,) = telegram.sent()
+    assert message.parse_mode == "HTML"
+    assert len(message.text) <= 4096
+    assert "Exchange: &lt;b&gt;Up&amp;bit&lt;/b&gt;" in message.text
+    assert "Route: &lt;/code&gt;🚀" in message.text
+    assert "<script>" not in message.text
+    assert "Action: a&lt;/i&gt;b" in message.text

@@ -92,8 +92,10 @@ def test_500_alerts_fold_into_digests_under_budget_with_p0_first(
         assert listed == announced, digest.text
         folded += announced
     individual = len(messages) - len(digests)
-    print(f"\n[storm] {len(messages)} messages: {individual} individual, {len(digests)} digest(s) "
-          f"folding {folded}; first digest:\n{digests[0].text}")
+    print(
+        f"\n[storm] {len(messages)} messages: {individual} individual, {len(digests)} digest(s) "
+        f"folding {folded}; first digest:\n{digests[0].text}"
+    )
     assert individual + folded == 500
     assert query(database_url, "SELECT count(*) FROM notification WHERE state = 'folded'") == [
         (folded,)

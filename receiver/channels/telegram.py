@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import logging
 import os
+import re
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -16,6 +19,7 @@ from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    ChatMigrated,
     Forbidden,
     InvalidToken,
     RetryAfter,
@@ -26,6 +30,21 @@ from telegram.request import HTTPXRequest
 from receiver.channels.base import NotConfigured, Outgoing, PermanentError, TransientError
 from receiver.config import Telegram as TelegramSettings
 
+log = logging.getLogger("d76.dispatcher")
+_TAG = re.compile(r"</?(?:b|i|code|pre)>")
+
+
+class _Migrated(Exception):
+    """The chat moved (group -> supergroup); the chat id has been updated: send again."""
+
+
+class _EntityError(Exception):
+    """Telegram refused the message's HTML entities (400 "can't parse entities")."""
+
+
+def _plain(text: str) -> str:
+    return html.unescape(_TAG.sub("", text))
+
 
 class TelegramChannel:
     name = "telegram"
@@ -35,6 +54,7 @@ class TelegramChannel:
         # otherwise every 429 also raises a deprecation warning. _translate accepts both.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         self._settings = settings
+        self._chat_id = settings.chat_id or ""
         self._loop = asyncio.new_event_loop()
         self._bot: Bot | None = None
 
@@ -62,6 +82,20 @@ class TelegramChannel:
     def _run(self, coro: Any) -> Any:
         try:
             return self._loop.run_until_complete(coro)
+        except ChatMigrated as exc:
+            # The group became a supergroup: follow it now; tell the operator to update config.
+            log.error(
+                "telegram chat %s migrated to %s: following it; set TELEGRAM_CHAT_ID=%s",
+                self._chat_id,
+                exc.new_chat_id,
+                exc.new_chat_id,
+            )
+            self._chat_id = str(exc.new_chat_id)
+            raise _Migrated() from None
+        except BadRequest as exc:
+            if "parse entities" in exc.message.lower():
+                raise _EntityError(exc.message) from None
+            self._translate(exc)
         except TelegramError as exc:
             self._translate(exc)
 
@@ -92,15 +126,25 @@ class TelegramChannel:
             reply = ReplyParameters(
                 message_id=int(message.reply_to), allow_sending_without_reply=True
             )
-        sent = self._run(
-            bot.send_message(
-                chat_id=self._settings.chat_id,  # type: ignore[arg-type]
-                text=message.text,
-                parse_mode=ParseMode.HTML,
+
+        def attempt(text: str, parse_mode: str | None) -> Any:
+            return bot.send_message(
+                chat_id=self._chat_id,
+                text=text,
+                parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_parameters=reply,
             )
-        )
+
+        try:
+            try:
+                sent = self._run(attempt(message.text, ParseMode.HTML))
+            except _Migrated:
+                sent = self._run(attempt(message.text, ParseMode.HTML))
+        except _EntityError:
+            # Telegram could not parse the markup: the message matters more than its bold.
+            log.warning("telegram rejected the HTML of a message; sending it as plain text")
+            sent = self._run(attempt(_plain(message.text), None))
         return str(sent.message_id)
 
     def close(self) -> None:

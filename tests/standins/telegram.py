@@ -8,6 +8,7 @@ objects. Tests can queue failures (429 with ``retry_after``, 5xx, 400) and add l
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -36,6 +37,50 @@ class Failure:
     status: int
     description: str
     retry_after: int | None = None
+    migrate_to_chat_id: int | None = None
+
+
+_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "a",
+    "tg-spoiler",
+    "blockquote",
+    "span",
+}
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+def _html_problem(text: str) -> str | None:
+    """Why Telegram's HTML parse mode would refuse ``text``, or None (its documented rules:
+    supported tags only, properly nested, every & < > outside tags escaped)."""
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)([a-zA-Z-]*)[^>]*>|&|<|>", text):
+        token = match.group(0)
+        if token == "&":
+            if not _ENTITY.match(text, match.start()):
+                return f"unescaped & at byte offset {match.start()}"
+        elif token in ("<", ">"):
+            return f"unescaped {token} at byte offset {match.start()}"
+        else:
+            closing, name = match.group(1), match.group(2).lower()
+            if name not in _TAGS:
+                return f'unsupported start tag "{name}" at byte offset {match.start()}'
+            if closing:
+                if not stack or stack.pop() != name:
+                    return f'unexpected end tag "{name}" at byte offset {match.start()}'
+            else:
+                stack.append(name)
+    return f'unclosed start tag "{stack[-1]}"' if stack else None
 
 
 class TelegramStandin:
@@ -68,12 +113,22 @@ class TelegramStandin:
         self._thread.join(timeout=5)
 
     def fail_next(
-        self, count: int, status: int, description: str = "", retry_after: int | None = None
+        self,
+        count: int,
+        status: int,
+        description: str = "",
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         with self._lock:
             for _ in range(count):
                 self.failures.append(
-                    Failure(status, description or HTTPStatus(status).phrase, retry_after)
+                    Failure(
+                        status,
+                        description or HTTPStatus(status).phrase,
+                        retry_after,
+                        migrate_to_chat_id,
+                    )
                 )
 
     def sent(self) -> list[SentMessage]:
@@ -116,6 +171,9 @@ class TelegramStandin:
             }
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
+            if failure.migrate_to_chat_id is not None:
+                body["parameters"] = {"migrate_to_chat_id": failure.migrate_to_chat_id}
+                self.chat_ids.add(str(failure.migrate_to_chat_id))
             return failure.status, body
         if method == "getMe":
             return 200, {"ok": True, "result": self._bot_user()}
@@ -138,6 +196,14 @@ class TelegramStandin:
                 "error_code": 400,
                 "description": "Bad Request: message text is empty or too long",
             }
+        if params.get("parse_mode") == "HTML":
+            problem = _html_problem(text)
+            if problem:
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": f"Bad Request: can't parse entities: {problem}",
+                }
         reply = params.get("reply_parameters")
         if isinstance(reply, str):
             reply = json.loads(reply)
