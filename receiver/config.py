@@ -16,7 +16,7 @@ from d76config import ConfigError, environment, load_section
 
 __all__ = ["ConfigError", "Settings", "load"]
 
-KNOWN_TARGETS = ("telegram",)
+KNOWN_TARGETS = ("telegram", "slack_critical", "slack_alerts", "email")
 
 
 class _Strict(BaseModel):
@@ -42,6 +42,28 @@ class Telegram(_Strict):
     @property
     def configured(self) -> bool:
         return bool(self.bot_token and self.bot_token.get_secret_value() and self.chat_id)
+
+
+class Slack(_Strict):
+    timeout_seconds: float = Field(10, gt=0)
+    webhook_url_critical: SecretStr | None = None  # SLACK_WEBHOOK_URL_CRITICAL (#critical)
+    webhook_url_alerts: SecretStr | None = None  # SLACK_WEBHOOK_URL_ALERTS (#alerts)
+
+
+class Email(_Strict):
+    smtp_host: str | None = None  # SMTP_HOST
+    smtp_port: int = Field(25, ge=1, le=65535)  # SMTP_PORT
+    starttls: bool = False  # SMTP_STARTTLS
+    username: str | None = None  # SMTP_USERNAME
+    password: SecretStr | None = None  # SMTP_PASSWORD
+    sender: str = "d76-alerting@localhost"  # ALERT_EMAIL_FROM
+    to: list[str] = Field(default_factory=list)  # ALERT_EMAIL_TO, comma-separated
+    timeout_seconds: float = Field(10, gt=0)
+    daily_summary_at: str = Field("00:05", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # UTC
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.smtp_host and self.to)
 
 
 class Routing(_Strict):
@@ -86,6 +108,8 @@ class Settings(_Strict):
     listen: Listen = Listen()
     webhook: Webhook = Webhook()
     telegram: Telegram = Telegram()
+    slack: Slack = Slack()
+    email: Email = Email()
     routing: Routing = Routing()
     dispatcher: Dispatcher = Dispatcher()
 
@@ -104,8 +128,24 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "TELEGRAM_API_URL": ("telegram", "api_url"),
     "TELEGRAM_BOT_TOKEN": ("telegram", "bot_token"),
     "TELEGRAM_CHAT_ID": ("telegram", "chat_id"),
+    "SLACK_WEBHOOK_URL_CRITICAL": ("slack", "webhook_url_critical"),
+    "SLACK_WEBHOOK_URL_ALERTS": ("slack", "webhook_url_alerts"),
+    "SMTP_HOST": ("email", "smtp_host"),
+    "SMTP_PORT": ("email", "smtp_port"),
+    "SMTP_STARTTLS": ("email", "starttls"),
+    "SMTP_USERNAME": ("email", "username"),
+    "SMTP_PASSWORD": ("email", "password"),
+    "ALERT_EMAIL_FROM": ("email", "sender"),
+    "ALERT_EMAIL_TO": ("email", "to"),
 }
-SECRET_KEYS = {("database_url",), ("webhook", "token"), ("telegram", "bot_token")}
+SECRET_KEYS = {
+    ("database_url",),
+    ("webhook", "token"),
+    ("telegram", "bot_token"),
+    ("slack", "webhook_url_critical"),
+    ("slack", "webhook_url_alerts"),
+    ("email", "password"),
+}
 
 
 def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -145,7 +185,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     for name, path in ENV_KEYS.items():
         value = env.get(name)
         if value not in (None, ""):
-            _set_path(data, path, value)
+            if name == "ALERT_EMAIL_TO":
+                _set_path(data, path, [a.strip() for a in str(value).split(",") if a.strip()])
+            else:
+                _set_path(data, path, value)
     data["environment"] = environment()
     try:
         return Settings.model_validate(data)

@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 import psycopg2.extensions
+from pydantic import SecretStr
 
 from receiver import render, store
 from receiver.channels.base import (
@@ -30,21 +31,82 @@ from receiver.channels.base import (
     Outgoing,
     TransientError,
 )
+from receiver.channels.email import EmailChannel
+from receiver.channels.slack import SlackChannel
 from receiver.channels.telegram import TelegramChannel
 from receiver.config import Dispatcher as DispatcherSettings
 from receiver.config import Settings
 
 log = logging.getLogger("d76.dispatcher")
 
-Renderer = Callable[[store.Claimed], str]
-RENDERERS: dict[str, Renderer] = {"telegram": render.telegram_text}
-DIGEST_RENDERERS: dict[str, Callable[[store.Digest], str]] = {
-    "telegram": render.telegram_digest_text
+
+def _telegram(item: store.Claimed) -> Outgoing:
+    return Outgoing(text=render.telegram_text(item), reply_to=item.reply_to)
+
+
+def _slack(item: store.Claimed) -> Outgoing:
+    body = render.slack_body(item)
+    return Outgoing(text=str(body["text"]), body=body)
+
+
+def _email(item: store.Claimed) -> Outgoing:
+    return Outgoing(
+        text=render.plain_text(item),
+        subject=render.email_subject(item),
+        body={"html": render.email_html(item)},
+    )
+
+
+def _telegram_digest(digest: store.Digest) -> Outgoing:
+    return Outgoing(text=render.telegram_digest_text(digest))
+
+
+def _slack_digest(digest: store.Digest) -> Outgoing:
+    body = render.slack_digest_body(digest)
+    return Outgoing(text=str(body["text"]), body=body)
+
+
+def _email_digest(digest: store.Digest) -> Outgoing:
+    text = render.html.unescape(render.telegram_digest_text(digest))
+    return Outgoing(
+        text=text.replace("<b>", "").replace("</b>", "").replace("<i>", "").replace("</i>", ""),
+        subject=f"[digest] {digest.folded} alerts folded",
+    )
+
+
+# Channel kind (the target's name up to its first "_") -> how a message looks there.
+RENDERERS: dict[str, Callable[[store.Claimed], Outgoing]] = {
+    "telegram": _telegram,
+    "slack": _slack,
+    "email": _email,
+}
+DIGEST_RENDERERS: dict[str, Callable[[store.Digest], Outgoing]] = {
+    "telegram": _telegram_digest,
+    "slack": _slack_digest,
+    "email": _email_digest,
 }
 
 
+def kind_of(target: str) -> str:
+    return target.split("_", 1)[0]
+
+
 def build_channels(settings: Settings) -> dict[str, Channel]:
-    return {"telegram": TelegramChannel(settings.telegram)}
+    slack = settings.slack
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value else None
+
+    return {
+        "telegram": TelegramChannel(settings.telegram),
+        "slack_critical": SlackChannel(
+            "slack_critical", secret(slack.webhook_url_critical), slack.timeout_seconds
+        ),
+        "slack_alerts": SlackChannel(
+            "slack_alerts", secret(slack.webhook_url_alerts), slack.timeout_seconds
+        ),
+        "email": EmailChannel(settings.email),
+    }
 
 
 def backoff_seconds(attempt: int, settings: DispatcherSettings, rng: random.Random) -> float:
@@ -129,10 +191,10 @@ class Dispatcher:
                     item.target,
                 )
             return
-        text = RENDERERS[item.target](item)
+        outgoing = RENDERERS[kind_of(item.target)](item)
         started = time.monotonic()  # the attempt's duration is the channel's, not the queue's
         try:
-            message_id = channel.send(Outgoing(text=text, reply_to=item.reply_to))
+            message_id = channel.send(outgoing)
         except DeliveryError as exc:
             store.release_send(self._work, slot)
             self._failed(item, exc, elapsed_ms())
@@ -194,7 +256,7 @@ class Dispatcher:
                 store.release_send(self._work, slot)
                 continue
             try:
-                message_id = channel.send(Outgoing(text=DIGEST_RENDERERS[target](digest)))
+                message_id = channel.send(DIGEST_RENDERERS[kind_of(target)](digest))
             except DeliveryError as exc:
                 store.release_send(self._work, slot)
                 store.fail_digest(self._work, digest.id, str(exc))

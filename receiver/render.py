@@ -73,6 +73,134 @@ def telegram_text(item: Claimed) -> str:
     return "\n".join(lines + tail)
 
 
+SLACK_COLOUR = {"P0": "#D00000", "P1": "#F57C00", "P2": "#FBC02D", "P3": "#1E88E5"}
+RESOLVED_COLOUR = "#2E7D32"
+SLACK_SECTION_LIMIT = 3000  # characters of mrkdwn text in one section block
+
+
+def _slack_escape(text: str, limit: int) -> str:
+    """Slack's three control characters, escaped, cut without splitting an entity."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def slack_body(item: Claimed) -> dict[str, object]:
+    """An incoming-webhook payload: Block Kit inside an attachment coloured by severity."""
+    resolved = item.kind == "resolved"
+    emoji = RESOLVED_EMOJI if resolved else SEVERITY_EMOJI.get(item.severity, "🔔")
+    head = f"{emoji} [{item.severity}] {'RESOLVED: ' if resolved else ''}{item.title}"
+    fields = [
+        {"type": "mrkdwn", "text": f"*{label.title()}:* {_slack_escape(value, 200)}"}
+        for label in SCOPE_LABELS
+        if (value := item.labels.get(label))
+    ]
+    blocks: list[dict[str, object]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(head, 300)}*"}}
+    ]
+    if fields:
+        blocks.append({"type": "section", "fields": fields[:10]})
+    description = item.annotations.get("description", "")
+    if description:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": _slack_escape(description, SLACK_SECTION_LIMIT)},
+            }
+        )
+    action = item.annotations.get("action")
+    if action and not resolved:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Action:* {_slack_escape(action, 500)}"},
+            }
+        )
+    context = f"{item.alertname} · {item.source} · since {_when(item.starts_at)}"
+    if resolved:
+        context += f" · resolved {_when(item.ends_at)}"
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(context, 300)}]}
+    )
+    colour = RESOLVED_COLOUR if resolved else SLACK_COLOUR.get(item.severity, "#9E9E9E")
+    return {"text": _slack_escape(head, 300), "attachments": [{"color": colour, "blocks": blocks}]}
+
+
+def digest_plain(digest: Digest) -> str:
+    """The digest without markup (email)."""
+    lines = [f"+{digest.folded} more (folded to stay under the message rate limit):"]
+    lines += [
+        f"{e['count']}× {e['alertname']} {e['severity']}"
+        f"{' resolved' if e['kind'] == 'resolved' else ''}"
+        for e in digest.summary
+    ]
+    lines.append("Every one of them is in the alert history.")
+    return "\n".join(lines)
+
+
+def slack_digest_body(digest: Digest) -> dict[str, object]:
+    lines = [
+        f"{e['count']}× {e['alertname']} {e['severity']}"
+        f"{' resolved' if e['kind'] == 'resolved' else ''}"
+        for e in digest.summary
+    ]
+    text = f"📦 +{digest.folded} more (folded to stay under the message rate limit)"
+    return {
+        "text": text,
+        "attachments": [
+            {
+                "color": "#9E9E9E",
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
+                    {
+                        "type": "section",
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": _slack_escape("\n".join(lines), SLACK_SECTION_LIMIT),
+                        },
+                    },
+                    {
+                        "type": "context",
+                        "elements": [
+                            {"type": "mrkdwn", "text": "Every one of them is in the alert history."}
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def email_subject(item: Claimed) -> str:
+    state = "RESOLVED: " if item.kind == "resolved" else ""
+    return f"[{item.severity}] {state}{item.title} ({item.alertname})"[:200]
+
+
+def email_html(item: Claimed) -> str:
+    """The message as a small HTML document; every value escaped."""
+    esc = html.escape
+    rows = "".join(
+        f"<tr><th align='left'>{esc(label.title())}</th><td>{esc(value)}</td></tr>"
+        for label in SCOPE_LABELS
+        if (value := item.labels.get(label))
+    )
+    colour = RESOLVED_COLOUR if item.kind == "resolved" else SLACK_COLOUR.get(item.severity, "#999")
+    description = esc(item.annotations.get("description", "")).replace("\n", "<br>")
+    action = item.annotations.get("action", "")
+    return (
+        f"<html><body><h2 style='color:{colour}'>{esc(email_subject(item))}</h2>"
+        f"<table>{rows}</table><p>{description}</p>"
+        + (f"<p><b>Action:</b> {esc(action)}</p>" if action and item.kind == "firing" else "")
+        + f"<p><small>{esc(item.alertname)} · {esc(item.source)} · since "
+        f"{_when(item.starts_at)}</small></p></body></html>"
+    )
+
+
 def plain_text(item: Claimed) -> str:
     """The same message without markup, for the log when a channel is not configured."""
     return html.unescape(

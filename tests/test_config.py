@@ -24,8 +24,10 @@ def _config_dir(tmp_path: Path, receiver_yml: str, overlay: str = "") -> Path:
 def test_repository_config_loads_with_defaults(config_env: pytest.MonkeyPatch) -> None:
     settings = config.load()
     assert settings.listen.port == 9095
-    assert settings.routing.targets_for("d76-p0") == ["telegram"]
-    assert settings.routing.targets_for("d76-p3") == []
+    assert settings.routing.targets_for("d76-p0") == ["telegram", "slack_critical"]
+    assert settings.routing.targets_for("d76-p2") == ["telegram", "slack_alerts"]
+    assert settings.routing.targets_for("d76-p3") == ["email"]
+    assert settings.routing.targets_for("d76-watchdog") == []
     assert settings.routing.targets_for("unknown-receiver") == ["telegram"]
     assert settings.dispatcher.max_retries == 3
     assert not settings.telegram.configured

@@ -33,10 +33,15 @@ def _settings(telegram: TelegramStandin | None, **dispatcher: float) -> config.S
     return config.Settings.model_validate({"telegram": tg, "dispatcher": fast})
 
 
-def _ingest(url: str, *alerts: dict[str, object], receiver: str = "d76-p0") -> None:
+def _ingest(
+    url: str,
+    *alerts: dict[str, object],
+    receiver: str = "d76-p0",
+    targets: list[str] | None = None,
+) -> None:
     conn = psycopg2.connect(url)
     try:
-        store.ingest(conn, parse(payload(*alerts, receiver=receiver)), ["telegram"])
+        store.ingest(conn, parse(payload(*alerts, receiver=receiver)), targets or ["telegram"])
     finally:
         conn.close()
 

@@ -105,7 +105,20 @@ def test_demo_alert_everywhere_within_two_minutes_and_ctrl_c_stops_all(
             output = (tmp_path / "run.log").read_text()
         assert "not sent (telegram: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set)" in output
         assert "[P0] GlobalGuard BLOCK" in output
-        assert query(db, "SELECT state FROM notification") == [("unsent",)]
+        deadline = time.monotonic() + 10
+        states: list[tuple[object, ...]] = []
+        while time.monotonic() < deadline:
+            states = query(
+                db,
+                """SELECT n.target, n.state FROM notification n
+                                   JOIN alert_history a ON a.id = n.alert_id
+                                  WHERE a.alertname = 'GlobalGuardDailyLossLimit'
+                                  ORDER BY n.target""",
+            )
+            if states == [("slack_critical", "unsent"), ("telegram", "unsent")]:
+                break
+            time.sleep(0.2)
+        assert states == [("slack_critical", "unsent"), ("telegram", "unsent")]
 
         # The Alertmanager web UI (with its Silences page) is served.
         index = _get(f"{am}/").decode()

@@ -41,7 +41,7 @@ def test_a_firing_alert_is_stored_with_the_seed_columns_and_queued(
         "alerts": 1,
         "new": 1,
         "resolved": 0,
-        "queued": 1,
+        "queued": 2,  # the seed's P0 plan: Telegram and Slack #critical
     }
     rows = query(
         database_url,
@@ -63,9 +63,9 @@ def test_a_firing_alert_is_stored_with_the_seed_columns_and_queued(
             "d76-p0",
         )
     ]
-    assert query(database_url, "SELECT kind, target, priority, state FROM notification") == [
-        ("firing", "telegram", 0, "queued")
-    ]
+    assert query(
+        database_url, "SELECT kind, target, priority, state FROM notification ORDER BY id"
+    ) == [("firing", "telegram", 0, "queued"), ("firing", "slack_critical", 0, "queued")]
 
 
 def test_the_same_occurrence_twice_is_one_row_and_one_notification(
@@ -77,7 +77,7 @@ def test_the_same_occurrence_twice_is_one_row_and_one_notification(
     assert again.status_code == 200
     assert again.get_json()["new"] == 0
     assert query(database_url, "SELECT count(*) FROM alert_history") == [(1,)]
-    assert query(database_url, "SELECT count(*) FROM notification") == [(1,)]
+    assert query(database_url, "SELECT count(*) FROM notification") == [(2,)]
 
 
 def test_resolution_updates_the_occurrence_and_queues_a_resolved_message(
@@ -88,8 +88,13 @@ def test_resolution_updates_the_occurrence_and_queues_a_resolved_message(
     assert response.get_json()["resolved"] == 1
     rows = query(database_url, "SELECT status, ends_at IS NOT NULL FROM alert_history")
     assert rows == [("resolved", True)]
-    kinds = query(database_url, "SELECT kind FROM notification ORDER BY id")
-    assert kinds == [("firing",), ("resolved",)]
+    kinds = query(database_url, "SELECT kind, target FROM notification ORDER BY id")
+    assert kinds == [
+        ("firing", "telegram"),
+        ("firing", "slack_critical"),
+        ("resolved", "telegram"),
+        ("resolved", "slack_critical"),
+    ]
 
 
 def test_a_refiring_alert_is_a_new_occurrence(client: FlaskClient, database_url: str) -> None:
@@ -102,12 +107,15 @@ def test_a_refiring_alert_is_a_new_occurrence(client: FlaskClient, database_url:
     ]
 
 
-def test_p3_is_stored_but_not_sent_to_telegram(client: FlaskClient, database_url: str) -> None:
+def test_p3_is_stored_and_goes_to_email_not_the_phone(
+    client: FlaskClient, database_url: str
+) -> None:
     response = _post(
         client, payload(alert("ArbRouteScorePlunge", severity="P3"), receiver="d76-p3")
     )
-    assert response.get_json()["queued"] == 0
+    assert response.get_json()["queued"] == 1
     assert query(database_url, "SELECT severity FROM alert_history") == [("P3",)]
+    assert query(database_url, "SELECT target FROM notification") == [("email",)]
 
 
 def test_malformed_json_is_a_400_with_a_json_error(client: FlaskClient) -> None:

@@ -6,14 +6,17 @@ raises one of the errors below so the dispatcher knows whether to retry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     text: str  # already rendered and escaped for the channel
     reply_to: str | None = None  # channel message id this one answers (resolved -> firing)
+    body: Mapping[str, Any] | None = None  # a structured form, for channels that take one
+    subject: str | None = None  # for channels with a subject line (email)
 
 
 class DeliveryError(Exception):

@@ -1,0 +1,147 @@
+"""Slack and email delivery through the dispatcher, against stand-ins that speak the real
+protocols (HTTP incoming webhooks; SMTP via aiosmtpd)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from receiver import config
+from tests.conftest import query
+from tests.payloads import alert
+from tests.standins.slack import SlackStandin
+from tests.standins.smtp import SmtpStandin
+from tests.test_dispatcher import _ingest, _wait_state, running
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    standin = SlackStandin().start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpStandin]:
+    standin = SmtpStandin().start()
+    yield standin
+    standin.stop()
+
+
+def _settings(**sections: dict[str, object]) -> config.Settings:
+    fast = {"backoff_base_seconds": 0.1, "backoff_max_seconds": 0.4, "idle_wake_seconds": 0.5}
+    return config.Settings.model_validate({"dispatcher": fast, **sections})
+
+
+def test_p0_goes_to_critical_and_p2_to_alerts_with_colours_and_escaping(
+    database_url: str, slack: SlackStandin
+) -> None:
+    settings = _settings(
+        slack={
+            "webhook_url_critical": slack.url("CRITICAL"),
+            "webhook_url_alerts": slack.url("ALERTS"),
+        }
+    )
+    _ingest(
+        database_url,
+        alert(labels={"exchange": "Up<bit> & co"}),
+        receiver="d76-p0",
+        targets=["slack_critical"],
+    )
+    _ingest(
+        database_url,
+        alert("ExchangeHealthDegraded", severity="P2", fingerprint="0000000000000002"),
+        receiver="d76-p2",
+        targets=["slack_alerts"],
+    )
+    with running(database_url, settings):
+        (critical,) = slack.wait_for("CRITICAL", 1, 10)
+        (warning,) = slack.wait_for("ALERTS", 1, 10)
+        _ingest(
+            database_url,
+            alert(status="resolved", labels={"exchange": "Up<bit> & co"}),
+            receiver="d76-p0",
+            targets=["slack_critical"],
+        )
+        resolved = slack.wait_for("CRITICAL", 2, 10)[1]
+    assert critical["text"] == "🔴 [P0] GlobalGuard BLOCK"
+    attachment = critical["attachments"][0]
+    assert attachment["color"] == "#D00000"
+    fields = [f["text"] for b in attachment["blocks"] for f in b.get("fields", [])]
+    assert "*Exchange:* Up&lt;bit&gt; &amp; co" in fields
+    assert warning["attachments"][0]["color"] == "#FBC02D"
+    assert resolved["text"].startswith("✅ [P0] RESOLVED: GlobalGuard BLOCK")
+    assert resolved["attachments"][0]["color"] == "#2E7D32"
+
+
+def test_slack_429_waits_retry_after_and_5xx_is_retried(
+    database_url: str, slack: SlackStandin
+) -> None:
+    settings = _settings(slack={"webhook_url_critical": slack.url("CRITICAL")})
+    slack.fail_next(1, 429, "rate_limited", retry_after=1)
+    slack.fail_next(1, 503, "service_unavailable")
+    _ingest(database_url, alert(), receiver="d76-p0", targets=["slack_critical"])
+    with running(database_url, settings):
+        slack.wait_for("CRITICAL", 1, 15)
+        _wait_state(database_url, "sent")
+    outcomes = query(database_url, "SELECT outcome FROM notification_attempt ORDER BY id")
+    assert outcomes == [("retry",), ("retry",), ("sent",)]
+
+
+def test_a_rejected_slack_payload_fails_at_once(database_url: str, slack: SlackStandin) -> None:
+    settings = _settings(slack={"webhook_url_critical": slack.url("CRITICAL")})
+    slack.fail_next(1, 404, "no_service")
+    _ingest(database_url, alert(), receiver="d76-p0", targets=["slack_critical"])
+    with running(database_url, settings):
+        _wait_state(database_url, "failed")
+    (error,) = query(database_url, "SELECT last_error FROM notification")[0]
+    assert "HTTP 404 no_service" in str(error)
+
+
+def test_p3_is_emailed_with_html_and_a_temporary_smtp_failure_is_retried(
+    database_url: str, smtp: SmtpStandin
+) -> None:
+    settings = _settings(
+        email={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "to": ["ops@example.test", "risk@example.test"],
+        }
+    )
+    smtp.handler.reply_next.append("451 4.3.0 try again later")
+    _ingest(
+        database_url,
+        alert(
+            "ArbRouteScorePlunge",
+            severity="P3",
+            source="ArbRoute",
+            annotations={"summary": "Route Score Plunge", "description": "Route: A<B>\nScore: 56"},
+        ),
+        receiver="d76-p3",
+        targets=["email"],
+    )
+    with running(database_url, settings):
+        (mail,) = smtp.wait_for(1, 15)
+        _wait_state(database_url, "sent")
+    assert mail["Subject"] == "[P3] Route Score Plunge (ArbRouteScorePlunge)"
+    assert mail["To"] == "ops@example.test, risk@example.test"
+    html = mail.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "Route: A&lt;B&gt;<br>Score: 56" in html
+    plain = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Route: A<B>" in plain
+    assert query(database_url, "SELECT outcome FROM notification_attempt ORDER BY id") == [
+        ("retry",),
+        ("sent",),
+    ]
+
+
+def test_a_permanent_smtp_refusal_fails(database_url: str, smtp: SmtpStandin) -> None:
+    settings = _settings(
+        email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "to": ["ops@example.test"]}
+    )
+    smtp.handler.reply_next.append("554 5.7.1 message rejected")
+    _ingest(database_url, alert(severity="P3"), receiver="d76-p3", targets=["email"])
+    with running(database_url, settings):
+        _wait_state(database_url, "failed")
+    assert smtp.messages == []
