@@ -79,9 +79,9 @@ def test_500_alerts_fold_into_digests_under_budget_with_p0_first(
         in_window = sum(1 for t in times[i:] if t < start + WINDOW - 0.3)
         assert in_window <= BUDGET, f"{in_window} messages within one {WINDOW}s window"
     # The two P0s went out at once, in the middle of the storm.
-    p0 = [m for m in messages if "[P0]" in m.text]
-    assert len(p0) == 2
-    assert all(m.received_at - p0_sent_at < 2.0 for m in p0), "a P0 waited behind the storm"
+    p0_messages = [m for m in messages if "[P0]" in m.text]
+    assert len(p0_messages) == 2
+    assert all(m.received_at - p0_sent_at < 2.0 for m in p0_messages), "a P0 waited"
     # Individual messages plus everything the digests say they folded: all 500, no more.
     digests = [m for m in messages if m.text.startswith("📦")]
     assert digests, "no digest was sent"

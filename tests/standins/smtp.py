@@ -23,7 +23,7 @@ class _Handler:
         if self.reply_next:
             return self.reply_next.pop(0)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
+        self.messages.append(message)
         return "250 Message accepted for delivery"
 
 
