@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import UTC, date, datetime
 from typing import Any
 
 from receiver import config, store
@@ -48,6 +49,24 @@ def _serve(settings: config.Settings, workers: int, threads: int) -> int:
     return 0
 
 
+def _summary(settings: config.Settings, day: date | None, print_only: bool) -> int:
+    from receiver.dispatcher import Dispatcher, build_channels
+    from receiver.summary import previous_day, render
+
+    day = day or previous_day(datetime.now(UTC).date())
+    if print_only:
+        conn = store.connect(settings.dsn)
+        try:
+            print(render(store.day_summary(conn, day)).text)
+        finally:
+            conn.close()
+        return 0
+    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, build_channels(settings))
+    outcome = dispatcher.send_once(lambda: dispatcher.send_daily_summary(day))
+    print(f"daily summary for {day}: {outcome}")
+    return 0 if outcome in ("sent", "already sent") else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m receiver",
@@ -60,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--threads", type=int, default=8)
     sub.add_parser("dispatch", help="run the delivery loop")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    daily = sub.add_parser("summary", help="mail (or --print) a day's summary report")
+    daily.add_argument(
+        "--date", type=date.fromisoformat, help="the UTC day to report (default: yesterday)"
+    )
+    daily.add_argument("--print", action="store_true", help="print the report instead of mailing")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -80,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("applied %s database migration(s)", applied)
     if args.command == "migrate":
         return 0
+    if args.command == "summary":
+        return _summary(settings, args.date, args.print)
     if args.command == "dispatch":
         from receiver.dispatcher import main as dispatch_main
 

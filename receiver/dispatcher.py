@@ -17,13 +17,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from types import FrameType
 from typing import Any
 
 import psycopg2.extensions
 from pydantic import SecretStr
 
-from receiver import render, store
+from receiver import render, store, summary
 from receiver.channels.base import (
     Channel,
     DeliveryError,
@@ -123,8 +124,12 @@ class Dispatcher:
         channels: Mapping[str, Channel],
         *,
         rng: random.Random | None = None,
+        daily_summary_at: str | None = None,
     ) -> None:
         self._dsn = dsn
+        # "HH:MM" UTC after which the previous day's summary is mailed; None: never.
+        self._summary_at = daily_summary_at
+        self._summary_checked: date | None = None
         self._settings = settings
         self._channels = channels
         self._rng = rng or random.Random()
@@ -297,6 +302,48 @@ class Dispatcher:
                 store.record_final(self._work, item.id, "failed", f"internal error: {exc!r}", 0)
         return len(batch)
 
+    def send_daily_summary(self, day: date) -> str:
+        """Mail ``day``'s summary report unless another dispatcher did; return the outcome."""
+        assert self._work is not None
+        if not store.claim_daily_summary(self._work, day):
+            return "already sent"
+        channel = self._channels.get("email")
+        try:
+            if channel is None:
+                raise NotConfigured("email: no email channel")
+            channel.send(summary.render(store.day_summary(self._work, day)))
+        except NotConfigured as exc:
+            store.finish_daily_summary(self._work, day, "unsent", str(exc))
+            return f"unsent: {exc}"
+        except DeliveryError as exc:
+            store.finish_daily_summary(self._work, day, "failed", str(exc))
+            log.error("daily summary for %s not sent: %s", day, exc)
+            return f"failed: {exc}"
+        store.finish_daily_summary(self._work, day, "sent")
+        log.info("daily summary for %s sent", day)
+        return "sent"
+
+    def send_once(self, action: Callable[[], str]) -> str:
+        """Run ``action`` with this dispatcher's connections open (for one-off commands)."""
+        self._connect()
+        try:
+            return action()
+        finally:
+            self._close_connections()
+            for channel in self._channels.values():
+                channel.close()
+
+    def _daily_summary_if_due(self) -> None:
+        if self._summary_at is None:
+            return
+        now = datetime.now(UTC)
+        hour, minute = (int(part) for part in self._summary_at.split(":"))
+        day = summary.previous_day(now.date())
+        if (now.hour, now.minute) < (hour, minute) or self._summary_checked == day:
+            return
+        self.send_daily_summary(day)
+        self._summary_checked = day
+
     def _wait_for_work(self) -> None:
         assert self._work is not None and self._listener is not None
         due = store.seconds_until_due(self._work)
@@ -321,6 +368,7 @@ class Dispatcher:
             try:
                 if self._work is None:
                     self._connect()
+                self._daily_summary_if_due()
                 if self.run_once() == 0:
                     self._wait_for_work()
             except store.UNAVAILABLE as exc:
@@ -336,7 +384,12 @@ class Dispatcher:
 
 
 def main(settings: Settings) -> int:
-    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, build_channels(settings))
+    dispatcher = Dispatcher(
+        settings.dsn,
+        settings.dispatcher,
+        build_channels(settings),
+        daily_summary_at=settings.email.daily_summary_at,
+    )
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         dispatcher.stop()

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -446,3 +446,110 @@ def fail_digest(conn: psycopg2.extensions.connection, digest_id: int, error: str
             "UPDATE digest SET state = 'failed', last_error = %s WHERE id = %s", (error, digest_id)
         )
         cur.execute("UPDATE notification SET digest_id = NULL WHERE digest_id = %s", (digest_id,))
+
+
+# ---------------------------------------------------------------- the daily summary
+
+
+@dataclass(frozen=True, slots=True)
+class DaySummary:
+    day: date
+    total: int
+    by_severity: list[tuple[str, int]]
+    by_source: list[tuple[str, int]]
+    noisiest: list[tuple[str, str, int]]  # alertname, severity, occurrences
+    urgent: list[dict[str, Any]]  # P0/P1 occurrences with seconds to ack and to resolve
+    rows: list[tuple[Any, ...]]  # every alert of the day, for the CSV attachment
+    columns: tuple[str, ...]
+
+
+_SUMMARY_COLUMNS = (
+    "id",
+    "timestamp",
+    "severity",
+    "source",
+    "alertname",
+    "title",
+    "status",
+    "ends_at",
+    "acknowledged",
+    "acknowledged_at",
+    "acknowledged_by",
+    "labels",
+)
+
+
+def day_summary(conn: psycopg2.extensions.connection, day: date) -> DaySummary:
+    """Everything the daily report says about the alerts that started on ``day`` (UTC)."""
+    window = {"start": datetime.combine(day, datetime.min.time(), tzinfo=UTC)}
+    window["end"] = window["start"] + timedelta(days=1)
+    where = "timestamp >= %(start)s AND timestamp < %(end)s"
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT severity, count(*) FROM alert_history WHERE {where} GROUP BY 1 ORDER BY 1",
+            window,
+        )
+        by_severity = [(s, n) for s, n in cur.fetchall()]
+        cur.execute(
+            f"SELECT source, count(*) FROM alert_history WHERE {where} "
+            "GROUP BY 1 ORDER BY 2 DESC, 1",
+            window,
+        )
+        by_source = [(s, n) for s, n in cur.fetchall()]
+        cur.execute(
+            f"SELECT alertname, severity, count(*) FROM alert_history WHERE {where} "
+            "GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 10",
+            window,
+        )
+        noisiest = [(a, s, n) for a, s, n in cur.fetchall()]
+        cur.execute(
+            f"""SELECT id, timestamp, severity, alertname, title, status,
+                       EXTRACT(EPOCH FROM acknowledged_at - starts_at),
+                       EXTRACT(EPOCH FROM ends_at - starts_at)
+                  FROM alert_history WHERE {where} AND severity IN ('P0', 'P1')
+                 ORDER BY timestamp, id""",
+            window,
+        )
+        urgent = [
+            {
+                "id": i,
+                "timestamp": t,
+                "severity": s,
+                "alertname": a,
+                "title": ti,
+                "status": st,
+                "ack_seconds": None if ack is None else float(ack),
+                "resolve_seconds": None if res is None else float(res),
+            }
+            for i, t, s, a, ti, st, ack, res in cur.fetchall()
+        ]
+        cur.execute(
+            f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM alert_history WHERE {where} "
+            "ORDER BY timestamp, id",
+            window,
+        )
+        rows = cur.fetchall()
+    return DaySummary(
+        day, len(rows), by_severity, by_source, noisiest, urgent, rows, _SUMMARY_COLUMNS
+    )
+
+
+def claim_daily_summary(conn: psycopg2.extensions.connection, day: date) -> bool:
+    """True for the one caller that gets to send ``day``'s summary."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO daily_summary (day, state) VALUES (%s, 'sending') "
+            "ON CONFLICT (day) DO NOTHING RETURNING day",
+            (day,),
+        )
+        return cur.fetchone() is not None
+
+
+def finish_daily_summary(
+    conn: psycopg2.extensions.connection, day: date, state: str, error: str | None = None
+) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE daily_summary SET state = %s, finished_at = now(), error = %s WHERE day = %s",
+            (state, error, day),
+        )

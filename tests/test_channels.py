@@ -145,3 +145,76 @@ def test_a_permanent_smtp_refusal_fails(database_url: str, smtp: SmtpStandin) ->
     with running(database_url, settings):
         _wait_state(database_url, "failed")
     assert smtp.messages == []
+
+
+def test_daily_summary_counts_times_and_csv_match_the_day(
+    database_url: str, smtp: SmtpStandin
+) -> None:
+    import csv
+    import io
+    from datetime import date
+
+    from receiver.dispatcher import Dispatcher, build_channels
+
+    day = "2026-11-23T"
+    alerts = [
+        alert("GlobalGuardDailyLossLimit", fingerprint=f"a{i:015d}", starts_at=f"{day}0{i}:00:00Z")
+        for i in range(3)
+    ]
+    alerts += [
+        alert(
+            "ExchangeHealthDown",
+            severity="P1",
+            source="ExchangeHealth",
+            fingerprint=f"b{i:015d}",
+            starts_at=f"{day}1{i}:00:00Z",
+        )
+        for i in range(2)
+    ]
+    alerts += [
+        alert(
+            "RateLimitLow",
+            severity="P2",
+            source="RateLimiter",
+            fingerprint=f"c{i:015d}",
+            starts_at=f"{day}1{5 + i}:30:00Z",
+        )
+        for i in range(5)
+    ]
+    alerts.append(
+        alert("NextDay", fingerprint="d000000000000000", starts_at="2026-11-24T00:00:00Z")
+    )  # not part of the 23rd
+    _ingest(database_url, *alerts, targets=[])
+    query(
+        database_url,
+        """UPDATE alert_history SET acknowledged = TRUE,
+                             acknowledged_at = starts_at + interval '2 minutes',
+                             status = 'resolved', ends_at = starts_at + interval '10 minutes'
+                            WHERE fingerprint = 'a000000000000000'""",
+    )
+    settings = _settings(
+        email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "to": ["ops@example.test"]}
+    )
+    dispatcher = Dispatcher(database_url, settings.dispatcher, build_channels(settings))
+    assert dispatcher.send_once(lambda: dispatcher.send_daily_summary(date(2026, 11, 23))) == "sent"
+    (mail,) = smtp.wait_for(1, 10)
+    assert mail["Subject"] == "[D75] Daily alert summary 2026-11-23: 10 alerts"
+    html = mail.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "<tr><td>P0</td><td>3</td></tr>" in html
+    assert "<tr><td>P1</td><td>2</td></tr>" in html
+    assert "<tr><td>P2</td><td>5</td></tr>" in html
+    assert "<tr><td>RiskGuard</td><td>3</td></tr>" in html
+    assert "<td>resolved</td><td>2m 00s</td><td>10m 00s</td>" in html
+    assert "<tr><td>RateLimitLow</td><td>P2</td><td>5</td></tr>" in html  # the noisiest
+    (attachment,) = list(mail.iter_attachments())
+    assert attachment.get_filename() == "d75-alerts-2026-11-23.csv"
+    rows = list(csv.DictReader(io.StringIO(attachment.get_content())))
+    assert len(rows) == 10
+    assert {r["alertname"] for r in rows} == {
+        "GlobalGuardDailyLossLimit",
+        "ExchangeHealthDown",
+        "RateLimitLow",
+    }
+    again = Dispatcher(database_url, settings.dispatcher, build_channels(settings))
+    assert again.send_once(lambda: again.send_daily_summary(date(2026, 11, 23))) == "already sent"
+    assert len(smtp.messages) == 1
