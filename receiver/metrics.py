@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 
 import psycopg2.extensions
 from prometheus_client import CollectorRegistry, Counter
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 log = logging.getLogger("d76.receiver")
@@ -51,7 +51,7 @@ class DeliveryStateCollector(Collector):
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # values come from the database at collect time only
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         counts = GaugeMetricFamily(
             "d76_receiver_notifications",
             "Notifications in the outbox, by state and delivery target.",
@@ -64,6 +64,22 @@ class DeliveryStateCollector(Collector):
         up = GaugeMetricFamily(
             "d76_receiver_database_up", "1 if the receiver could query PostgreSQL at this scrape."
         )
+        retries = CounterMetricFamily(
+            "d76_receiver_delivery_retries",
+            "Delivery attempts that failed transiently and were retried, by target.",
+            labels=["target"],
+        )
+        digests = CounterMetricFamily(
+            "d76_receiver_digests",
+            "Storm digests, by target and state (sent, failed).",
+            labels=["target", "state"],
+        )
+        latency = GaugeMetricFamily(
+            "d76_receiver_delivery_latency_seconds",
+            "Webhook arrival to channel acceptance, over notifications sent in the last 10 "
+            "minutes, by target and quantile.",
+            labels=["target", "quantile"],
+        )
         try:
             with self._connection() as conn, conn, conn.cursor() as cur:
                 cur.execute("SELECT state, target, count(*) FROM notification GROUP BY 1, 2")
@@ -73,6 +89,25 @@ class DeliveryStateCollector(Collector):
                          FROM notification WHERE state IN ('queued', 'sending')"""
                 )
                 (age,) = cur.fetchone() or (0,)
+                cur.execute(
+                    """SELECT n.target, count(*) FROM notification_attempt a
+                         JOIN notification n ON n.id = a.notification_id
+                        WHERE a.outcome = 'retry' GROUP BY 1"""
+                )
+                retry_rows = cur.fetchall()
+                cur.execute("SELECT target, state, count(*) FROM digest GROUP BY 1, 2")
+                digest_rows = cur.fetchall()
+                cur.execute(
+                    """SELECT target,
+                              percentile_cont(0.5) WITHIN GROUP (ORDER BY latency),
+                              percentile_cont(0.99) WITHIN GROUP (ORDER BY latency)
+                         FROM (SELECT target, EXTRACT(EPOCH FROM sent_at - created_at) AS latency
+                                 FROM notification
+                                WHERE state = 'sent' AND sent_at > now() - interval '10 minutes'
+                              ) recent
+                        GROUP BY 1"""
+                )
+                latency_rows = cur.fetchall()
         except Exception as exc:  # a scrape must answer even when the database is down
             log.warning("metrics: cannot read delivery state: %s", exc)
             up.add_metric([], 0)
@@ -82,4 +117,11 @@ class DeliveryStateCollector(Collector):
             counts.add_metric([state, target], count)
         oldest.add_metric([], float(age))
         up.add_metric([], 1)
-        yield from (counts, oldest, up)
+        for target, count in retry_rows:
+            retries.add_metric([target], count)
+        for target, state, count in digest_rows:
+            digests.add_metric([target, state], count)
+        for target, p50, p99 in latency_rows:
+            latency.add_metric([target, "0.5"], float(p50))
+            latency.add_metric([target, "0.99"], float(p99))
+        yield from (counts, oldest, up, retries, digests, latency)

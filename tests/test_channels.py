@@ -87,6 +87,14 @@ def test_slack_429_waits_retry_after_and_5xx_is_retried(
         _wait_state(database_url, "sent")
     outcomes = query(database_url, "SELECT outcome FROM notification_attempt ORDER BY id")
     assert outcomes == [("retry",), ("retry",), ("sent",)]
+    # The receiver's /metrics shows what the dispatcher process did.
+    from receiver.app import create_app
+
+    scrape = create_app(config.Settings.model_validate({"database_url": database_url}))
+    text = scrape.test_client().get("/metrics").get_data(as_text=True)
+    assert 'd76_receiver_delivery_retries_total{target="slack_critical"} 2.0' in text
+    assert 'd76_receiver_notifications{state="sent",target="slack_critical"} 1.0' in text
+    assert 'd76_receiver_delivery_latency_seconds{quantile="0.99",target="slack_critical"}' in text
 
 
 def test_a_rejected_slack_payload_fails_at_once(database_url: str, slack: SlackStandin) -> None:
