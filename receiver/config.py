@@ -38,6 +38,11 @@ class Telegram(_Strict):
     timeout_seconds: float = Field(10, gt=0)
     bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
     chat_id: str | None = None  # TELEGRAM_CHAT_ID
+    # Who may press Ack / Silence (Telegram user ids); empty: anyone in the configured chat.
+    allowed_user_ids: list[int] = Field(default_factory=list)  # TELEGRAM_ALLOWED_USER_IDS
+    buttons: bool = True  # Ack and Silence buttons, read by long-polling getUpdates
+    poll_timeout_seconds: int = Field(20, ge=1, le=50)  # getUpdates long-poll duration
+    silence_hours: float = Field(1, gt=0, le=168)
 
     @property
     def configured(self) -> bool:
@@ -105,6 +110,7 @@ class Dispatcher(_Strict):
 class Settings(_Strict):
     environment: str = "dev"
     database_url: SecretStr | None = None  # DATABASE_URL
+    alertmanager_url: str = "http://127.0.0.1:9093"  # ALERTMANAGER_URL: where Silence goes
     listen: Listen = Listen()
     webhook: Webhook = Webhook()
     telegram: Telegram = Telegram()
@@ -128,6 +134,8 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "TELEGRAM_API_URL": ("telegram", "api_url"),
     "TELEGRAM_BOT_TOKEN": ("telegram", "bot_token"),
     "TELEGRAM_CHAT_ID": ("telegram", "chat_id"),
+    "TELEGRAM_ALLOWED_USER_IDS": ("telegram", "allowed_user_ids"),
+    "ALERTMANAGER_URL": ("alertmanager_url",),
     "SLACK_WEBHOOK_URL_CRITICAL": ("slack", "webhook_url_critical"),
     "SLACK_WEBHOOK_URL_ALERTS": ("slack", "webhook_url_alerts"),
     "SMTP_HOST": ("email", "smtp_host"),
@@ -185,7 +193,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     for name, path in ENV_KEYS.items():
         value = env.get(name)
         if value not in (None, ""):
-            if name == "ALERT_EMAIL_TO":
+            if name in ("ALERT_EMAIL_TO", "TELEGRAM_ALLOWED_USER_IDS"):
                 _set_path(data, path, [a.strip() for a in str(value).split(",") if a.strip()])
             else:
                 _set_path(data, path, value)

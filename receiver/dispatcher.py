@@ -42,7 +42,10 @@ log = logging.getLogger("d76.dispatcher")
 
 
 def _telegram(item: store.Claimed) -> Outgoing:
-    return Outgoing(text=render.telegram_text(item), reply_to=item.reply_to)
+    buttons = (
+        render.telegram_buttons(item.alert_id, acknowledged=False) if item.kind == "firing" else ()
+    )
+    return Outgoing(text=render.telegram_text(item), reply_to=item.reply_to, buttons=buttons)
 
 
 def _slack(item: store.Claimed) -> Outgoing:
@@ -396,5 +399,13 @@ def main(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    poller = None
+    if settings.telegram.configured and settings.telegram.buttons:
+        from receiver.telegram_updates import UpdatePoller
+
+        poller = UpdatePoller(settings)
+        poller.start()
     dispatcher.run()
+    if poller is not None:
+        poller.stop(timeout=1)
     return 0

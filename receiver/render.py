@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from receiver.store import Claimed, Digest
+from receiver.store import Action, Claimed, Digest
 
 SEVERITY_EMOJI = {"P0": "🔴", "P1": "🟠", "P2": "⚠️", "P3": "ℹ️"}
 RESOLVED_EMOJI = "✅"
@@ -230,3 +230,23 @@ def telegram_digest_text(digest: Digest) -> str:
         lines.append(line)
     lines.append("<i>Every one of them is in the alert history.</i>")
     return "\n".join(lines)
+
+
+def telegram_buttons(alert_id: int, *, acknowledged: bool) -> tuple[tuple[str, str], ...]:
+    """Inline buttons under a firing message: callback data names the action and the alert."""
+    ack = () if acknowledged else (("✅ Ack", f"ack:{alert_id}"),)
+    return (*ack, ("🔕 Silence 1h", f"silence:{alert_id}"))
+
+
+def telegram_action_lines(actions: list[Action]) -> list[str]:
+    """What was done about the alert, appended to its message when someone presses a button."""
+    lines = []
+    for action in actions:
+        when = action.at.strftime("%H:%M UTC")
+        who = _escape_within(action.actor.removeprefix("telegram:"), 100)
+        if action.action == "ack":
+            lines.append(f"✅ Acknowledged by {who} at {when}")
+        elif action.action == "silence":
+            until = str(action.detail.get("endsAt", ""))[11:16]
+            lines.append(f"🔕 Silenced by {who} at {when} until {until} UTC")
+    return lines

@@ -553,3 +553,82 @@ def finish_daily_summary(
             "UPDATE daily_summary SET state = %s, finished_at = now(), error = %s WHERE day = %s",
             (state, error, day),
         )
+
+
+# ---------------------------------------------------------------- acknowledgement and actions
+
+
+def acknowledge(conn: psycopg2.extensions.connection, alert_id: int, actor: str) -> bool:
+    """Mark the alert acknowledged (idempotent); False if there is no such alert."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """UPDATE alert_history
+                  SET acknowledged = TRUE, acknowledged_at = now(), acknowledged_by = %s,
+                      updated_at = now()
+                WHERE id = %s AND NOT acknowledged""",
+            (actor, alert_id),
+        )
+        if cur.rowcount:
+            cur.execute(
+                "INSERT INTO alert_action (alert_id, action, actor) VALUES (%s, 'ack', %s)",
+                (alert_id, actor),
+            )
+            return True
+        cur.execute("SELECT 1 FROM alert_history WHERE id = %s", (alert_id,))
+        return cur.fetchone() is not None
+
+
+def record_action(
+    conn: psycopg2.extensions.connection,
+    alert_id: int,
+    action: str,
+    actor: str,
+    detail: dict[str, Any],
+) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO alert_action (alert_id, action, actor, detail) VALUES (%s, %s, %s, %s)",
+            (alert_id, action, actor, json.dumps(detail)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    action: str
+    actor: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+def alert_view(conn: psycopg2.extensions.connection, alert_id: int) -> Claimed | None:
+    """The alert as its firing message shows it (for editing that message)."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT 0, 'firing', 'telegram', 0, 0, NULL, id, severity, source, alertname,
+                      title, message, status, starts_at, ends_at, labels, annotations,
+                      generator_url
+                 FROM alert_history WHERE id = %s""",
+            (alert_id,),
+        )
+        row = cur.fetchone()
+    return Claimed(*row) if row else None
+
+
+def actions_for(conn: psycopg2.extensions.connection, alert_id: int) -> list[Action]:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT action, actor, at, detail FROM alert_action WHERE alert_id = %s "
+            "ORDER BY at, id",
+            (alert_id,),
+        )
+        return [Action(*row) for row in cur.fetchall()]
+
+
+def try_singleton_lock(conn: psycopg2.extensions.connection, name: str) -> bool:
+    """A session-level advisory lock: held until ``conn`` closes (one holder across processes)."""
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,))
+        (locked,) = cur.fetchone() or (False,)
+    conn.autocommit = False
+    return bool(locked)

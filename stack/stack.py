@@ -85,6 +85,7 @@ class Stack:
         env["RECEIVER_PORT"] = str(self.config.ports.receiver)
         env["EXPORTER_PORT"] = str(self.config.ports.exporter)
         env["ALERTMANAGER_URLS"] = self.url("alertmanager")  # send_alert() from the simulator
+        env["ALERTMANAGER_URL"] = self.url("alertmanager")  # Silence pressed in Telegram
         env["PYTHONUNBUFFERED"] = "1"
         return env
 

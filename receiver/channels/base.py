@@ -17,6 +17,7 @@ class Outgoing:
     reply_to: str | None = None  # channel message id this one answers (resolved -> firing)
     body: Mapping[str, Any] | None = None  # a structured form, for channels that take one
     subject: str | None = None  # for channels with a subject line (email)
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data) for channels with buttons
 
 
 class DeliveryError(Exception):

@@ -15,7 +15,13 @@ import re
 from datetime import timedelta
 from typing import Any, NoReturn
 
-from telegram import Bot, LinkPreviewOptions, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -127,6 +133,17 @@ class TelegramChannel:
                 message_id=int(message.reply_to), allow_sending_without_reply=True
             )
 
+        markup = None
+        if message.buttons and self._settings.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(label, callback_data=data)
+                        for label, data in message.buttons
+                    ]
+                ]
+            )
+
         def attempt(text: str, parse_mode: str | None) -> Any:
             return bot.send_message(
                 chat_id=self._chat_id,
@@ -134,6 +151,7 @@ class TelegramChannel:
                 parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_parameters=reply,
+                reply_markup=markup,
             )
 
         try:

@@ -30,6 +30,15 @@ class SentMessage:
     parse_mode: str | None
     reply_to: int | None
     received_at: float = field(default_factory=time.monotonic)
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
+    edits: list[str] = field(default_factory=list)  # texts it was edited to, in order
+
+
+def _buttons(markup: Any) -> list[tuple[str, str]]:
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    rows = (markup or {}).get("inline_keyboard", [])
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
 @dataclass
@@ -91,7 +100,10 @@ class TelegramStandin:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.failures: deque[Failure] = deque()
         self.delay_seconds = 0.0
+        self.updates: list[dict[str, Any]] = []  # served by getUpdates
+        self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls
         self._lock = threading.Lock()
+        self._update_arrived = threading.Condition(self._lock)
         self._next_id = 100
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -179,6 +191,14 @@ class TelegramStandin:
             return 200, {"ok": True, "result": self._bot_user()}
         if method == "sendMessage":
             return self._send_message(params)
+        if method == "getUpdates":
+            return self._get_updates(params)
+        if method == "answerCallbackQuery":
+            with self._lock:
+                self.answers.append(params)
+            return 200, {"ok": True, "result": True}
+        if method == "editMessageText":
+            return self._edit_message(params)
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
     def _send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -212,7 +232,14 @@ class TelegramStandin:
             self._next_id += 1
             message_id = self._next_id
             self.messages.append(
-                SentMessage(message_id, chat_id, text, params.get("parse_mode"), reply_to)
+                SentMessage(
+                    message_id,
+                    chat_id,
+                    text,
+                    params.get("parse_mode"),
+                    reply_to,
+                    buttons=_buttons(params.get("reply_markup")),
+                )
             )
         result: dict[str, Any] = {
             "message_id": message_id,
@@ -229,6 +256,81 @@ class TelegramStandin:
                 "text": "(original)",
             }
         return 200, {"ok": True, "result": result}
+
+    # -- buttons ---------------------------------------------------------------------------------
+
+    def press(
+        self, message: SentMessage, data: str, user_id: int = 4242, username: str = "alice"
+    ) -> None:
+        """Someone presses the inline button carrying ``data`` under ``message``."""
+        with self._update_arrived:
+            update_id = len(self.updates) + 1
+            self.updates.append(
+                {
+                    "update_id": update_id,
+                    "callback_query": {
+                        "id": f"cq{update_id}",
+                        "chat_instance": "ci1",
+                        "data": data,
+                        "from": {
+                            "id": user_id,
+                            "is_bot": False,
+                            "first_name": username,
+                            "username": username,
+                        },
+                        "message": {
+                            "message_id": message.message_id,
+                            "date": int(time.time()),
+                            "chat": {
+                                "id": int(message.chat_id),
+                                "type": "supergroup",
+                                "title": "D76 Ops",
+                            },
+                            "text": message.text,
+                        },
+                    },
+                }
+            )
+            self._update_arrived.notify_all()
+
+    def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = min(float(params.get("timeout") or 0), 30.0)
+        deadline = time.monotonic() + timeout
+        with self._update_arrived:
+            while True:
+                pending = [u for u in self.updates if u["update_id"] >= offset]
+                remaining = deadline - time.monotonic()
+                if pending or remaining <= 0:
+                    return 200, {"ok": True, "result": pending}
+                self._update_arrived.wait(remaining)
+
+    def _edit_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        message_id = int(params.get("message_id", 0))
+        text = str(params.get("text", ""))
+        if params.get("parse_mode") == "HTML" and (problem := _html_problem(text)):
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": f"Bad Request: can't parse entities: {problem}",
+            }
+        with self._lock:
+            for message in self.messages:
+                if message.message_id == message_id:
+                    message.edits.append(text)
+                    message.buttons = _buttons(params.get("reply_markup"))
+                    result = {
+                        "message_id": message_id,
+                        "date": int(time.time()),
+                        "chat": {"id": int(message.chat_id), "type": "supergroup"},
+                        "text": text,
+                    }
+                    return 200, {"ok": True, "result": result}
+        return 400, {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: message to edit not found",
+        }
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         standin = self
