@@ -57,4 +57,9 @@ clean: ## remove the virtualenv and the local state (.d76: database, TSDB, logs)
 	rm -rf $(VENV) .d76
 
 bench: install ## run the benchmarks in bench/ and print their figures
+	@command -v wrk >/dev/null || { echo "==> installing wrk (load generator)"; \
+		$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y -q --no-install-recommends wrk; }
+	@$(PY) -m bench.hooks
 	@$(PY) -m bench.alert_latency
+	@$(PY) -m bench.delivery
+	@$(PY) -m bench.ingest

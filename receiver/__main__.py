@@ -43,7 +43,7 @@ def _serve(settings: config.Settings, workers: int, threads: int) -> int:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(settings)
+            return create_app(settings, db_connections=threads)
 
     _Server().run()
     return 0

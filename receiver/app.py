@@ -17,13 +17,16 @@ from receiver.metrics import DeliveryStateCollector, ReceiverMetrics
 log = logging.getLogger("d76.receiver")
 
 
-def create_app(settings: config.Settings | None = None) -> Flask:
-    """Build the app; settings are read once here (from files and environment) if not given."""
+def create_app(settings: config.Settings | None = None, *, db_connections: int = 8) -> Flask:
+    """Build the app; settings are read once here (from files and environment) if not given.
+
+    ``db_connections`` should match the server's threads per process.
+    """
     settings = settings or config.load()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook.max_body_bytes
     registry = CollectorRegistry()
-    db = Database(settings.dsn)
+    db = Database(settings.dsn, max_connections=db_connections)
     metrics = ReceiverMetrics(registry)
     registry.register(DeliveryStateCollector(db.connection))
     init_app(app, ReceiverState(settings=settings, db=db, metrics=metrics))

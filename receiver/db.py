@@ -19,7 +19,7 @@ from receiver.errors import StoreUnavailable
 
 
 class Database:
-    def __init__(self, dsn: str, max_connections: int = 16) -> None:
+    def __init__(self, dsn: str, max_connections: int = 8) -> None:
         self._dsn = dsn
         self._max = max_connections
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
@@ -28,8 +28,14 @@ class Database:
     def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
         with self._lock:
             if self._pool is None:
+                # minconn = maxconn: psycopg2's pool closes a returned connection whenever it
+                # holds minconn or more, so a lower minconn means a new connection per request.
                 self._pool = psycopg2.pool.ThreadedConnectionPool(
-                    0, self._max, self._dsn, connect_timeout=3, application_name="d76-receiver"
+                    self._max,
+                    self._max,
+                    self._dsn,
+                    connect_timeout=3,
+                    application_name="d76-receiver",
                 )
             return self._pool
 

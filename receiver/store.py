@@ -152,8 +152,15 @@ def ingest(
         queued = 0
         if queue:
             queued = len(psycopg2.extras.execute_values(cur, _QUEUE, queue, fetch=True))
-            if queued:
-                cur.execute(f"NOTIFY {OUTBOX_CHANNEL}")  # delivered to listeners on commit
+    if queued:
+        # NOTIFY after the commit, in a transaction of its own: a NOTIFY inside the storing
+        # transaction would serialise every commit (and its fsync) on the notify queue lock.
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        finally:
+            conn.autocommit = False
     return IngestResult(alerts=len(alerts), new=new, resolved=resolved, queued=queued)
 
 
