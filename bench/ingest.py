@@ -63,9 +63,9 @@ def main() -> None:
             f"wrk 2 threads, {args.connections} connections, {args.seconds}s per run\n"
         )
         for per_request in (1, 50):
-            before = query(dsn, "SELECT count(*) FROM alert_history")[0][0]
+            before = int(str(query(dsn, "SELECT count(*) FROM alert_history")[0][0]))
             figures = run_wrk(url, per_request, args.seconds, args.connections)
-            stored = query(dsn, "SELECT count(*) FROM alert_history")[0][0] - before
+            stored = int(str(query(dsn, "SELECT count(*) FROM alert_history")[0][0])) - before
             print(
                 f"{per_request:>2} alert(s)/request: {figures['rps']:8.0f} requests/s  "
                 f"{figures['rps'] * per_request:9.0f} alerts/s  "
