@@ -99,6 +99,9 @@ class Dispatcher(_Strict):
     rate_limit_per_window: int = Field(10, ge=1)  # messages per destination per window
     rate_window_seconds: float = Field(60, gt=0)
     p0_reserve: int = Field(2, ge=0)  # slots of each window only a P0 may use
+    sweep_after_seconds: float = Field(600, gt=0)  # failed notifications are queued again...
+    max_sweeps: int = Field(6, ge=0)  # ...this many times at most...
+    sweep_max_age_hours: float = Field(24, gt=0)  # ...while they are younger than this
 
     @model_validator(mode="after")
     def _reserve_leaves_room(self) -> Dispatcher:

@@ -133,6 +133,7 @@ class Dispatcher:
         # "HH:MM" UTC after which the previous day's summary is mailed; None: never.
         self._summary_at = daily_summary_at
         self._summary_checked: date | None = None
+        self._next_sweep = 0.0
         self._settings = settings
         self._channels = channels
         self._rng = rng or random.Random()
@@ -336,6 +337,21 @@ class Dispatcher:
             for channel in self._channels.values():
                 channel.close()
 
+    def _sweep_if_due(self) -> None:
+        assert self._work is not None
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + min(60.0, self._settings.sweep_after_seconds / 2)
+        swept = store.sweep_failed(
+            self._work,
+            after_seconds=self._settings.sweep_after_seconds,
+            max_sweeps=self._settings.max_sweeps,
+            max_age_hours=self._settings.sweep_max_age_hours,
+        )
+        if swept:
+            log.info("%s failed notification(s) queued again", swept)
+
     def _daily_summary_if_due(self) -> None:
         if self._summary_at is None:
             return
@@ -372,6 +388,7 @@ class Dispatcher:
                 if self._work is None:
                     self._connect()
                 self._daily_summary_if_due()
+                self._sweep_if_due()
                 if self.run_once() == 0:
                     self._wait_for_work()
             except store.UNAVAILABLE as exc:

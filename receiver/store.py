@@ -305,8 +305,10 @@ def record_final(
         raise ValueError(f"not a final undelivered state: {state}")
     with conn, conn.cursor() as cur:
         cur.execute(
-            "UPDATE notification SET state = %s, lease_until = NULL, last_error = %s WHERE id = %s",
-            (state, error, notification_id),
+            """UPDATE notification SET state = %s, lease_until = NULL, last_error = %s,
+                      failed_at = CASE WHEN %s = 'failed' THEN now() END
+                WHERE id = %s""",
+            (state, error, state, notification_id),
         )
         _attempt(cur, notification_id, state, duration_ms, error=error)
 
@@ -639,3 +641,28 @@ def try_singleton_lock(conn: psycopg2.extensions.connection, name: str) -> bool:
         (locked,) = cur.fetchone() or (False,)
     conn.autocommit = False
     return bool(locked)
+
+
+def sweep_failed(
+    conn: psycopg2.extensions.connection,
+    *,
+    after_seconds: float,
+    max_sweeps: int,
+    max_age_hours: float,
+) -> int:
+    """Queue again the notifications that failed at least ``after_seconds`` ago (each at most
+    ``max_sweeps`` times, none older than ``max_age_hours``); return how many."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """UPDATE notification
+                  SET state = 'queued', attempts = 0, sweeps = sweeps + 1,
+                      next_attempt_at = now(), failed_at = NULL
+                WHERE state = 'failed' AND sweeps < %(max)s
+                  AND failed_at < now() - make_interval(secs => %(after)s)
+                  AND created_at > now() - make_interval(hours => %(age)s)""",
+            {"max": max_sweeps, "after": after_seconds, "age": int(max_age_hours)},
+        )
+        swept = cur.rowcount
+        if swept:
+            cur.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+    return swept

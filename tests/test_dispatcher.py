@@ -213,3 +213,32 @@ def test_hostile_labels_and_huge_annotations_are_delivered_escaped_under_the_lim
     assert "Route: &lt;/code&gt;🚀" in message.text
     assert "<script>" not in message.text
     assert "Action: a&lt;/i&gt;b" in message.text
+
+
+def test_an_outage_outlasting_the_retries_is_swept_and_delivered_in_severity_order(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    severities = ["P2", "P0", "P1", "P2", "P1", "P0"]
+    for i, severity in enumerate(severities):
+        _ingest(database_url, alert(f"Outage{i}", severity=severity, fingerprint=f"{i:016d}"))
+    telegram.fail_next(1, 429, "Too Many Requests: retry after 1", retry_after=1)
+    telegram.down_status = 503  # then Telegram is down for longer than the retries last
+    settings = _settings(telegram, max_retries=1, sweep_after_seconds=2, max_sweeps=5)
+    with running(database_url, settings):
+        _wait_state(database_url, "failed", timeout=20)
+        assert telegram.sent() == []
+        telegram.down_status = None  # Telegram is back; the sweep queues them again
+        _wait_state(database_url, "sent", timeout=20)
+    delivered = [m.text.split("]")[0].split("[")[1] for m in telegram.sent()]
+    assert delivered == ["P0", "P0", "P1", "P1", "P2", "P2"]
+    names = [m.text.split("<i>")[1].split(" ")[0] for m in telegram.sent()]
+    assert sorted(names) == sorted(f"Outage{i}" for i in range(6))  # none lost, none twice
+    errors = [
+        e
+        for (e,) in query(
+            database_url,
+            "SELECT error FROM notification_attempt WHERE outcome <> 'sent' ORDER BY id",
+        )
+    ]
+    assert any("retry after 1s" in str(e) for e in errors)
+    assert query(database_url, "SELECT min(sweeps) FROM notification") == [(1,)]

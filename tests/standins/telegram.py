@@ -100,6 +100,7 @@ class TelegramStandin:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.failures: deque[Failure] = deque()
         self.delay_seconds = 0.0
+        self.down_status: int | None = None  # while set, every call answers this status
         self.updates: list[dict[str, Any]] = []  # served by getUpdates
         self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls
         self._lock = threading.Lock()
@@ -175,6 +176,8 @@ class TelegramStandin:
         with self._lock:
             self.requests.append((method, params))
             failure = self.failures.popleft() if self.failures else None
+        if failure is None and self.down_status is not None and method != "getUpdates":
+            failure = Failure(self.down_status, HTTPStatus(self.down_status).phrase)
         if failure is not None:
             body: dict[str, Any] = {
                 "ok": False,
