@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from receiver import config, webhook
+from receiver import api, config, webhook
 from receiver.db import Database
 from receiver.errors import ApiError
 from receiver.extensions import ReceiverState, init_app, receiver_state
@@ -31,7 +34,9 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
     registry.register(DeliveryStateCollector(db.connection))
     init_app(app, ReceiverState(settings=settings, db=db, metrics=metrics))
 
+    app.json = _JSON(app)
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(api.bp)
     _register_errors(app)
     _register_service_routes(app)
 
@@ -42,6 +47,18 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
         return response
 
     return app
+
+
+class _JSON(DefaultJSONProvider):
+    """Times as ISO 8601 (Flask's default is the HTTP date format)."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
 
 
 def _register_errors(app: Flask) -> None:

@@ -71,6 +71,12 @@ class Email(_Strict):
         return bool(self.smtp_host and self.to)
 
 
+class Api(_Strict):
+    read_token: SecretStr | None = None  # HISTORY_API_READ_TOKEN
+    write_token: SecretStr | None = None  # HISTORY_API_WRITE_TOKEN (acknowledge)
+    retention_days: int = Field(400, ge=1)  # python -m receiver prune deletes what is older
+
+
 class Routing(_Strict):
     receivers: dict[str, list[str]] = Field(default_factory=dict)
     default_targets: list[str] = Field(default_factory=lambda: ["telegram"])
@@ -121,6 +127,7 @@ class Settings(_Strict):
     email: Email = Email()
     routing: Routing = Routing()
     dispatcher: Dispatcher = Dispatcher()
+    api: Api = Api()
 
     @property
     def dsn(self) -> str:
@@ -139,6 +146,8 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "TELEGRAM_CHAT_ID": ("telegram", "chat_id"),
     "TELEGRAM_ALLOWED_USER_IDS": ("telegram", "allowed_user_ids"),
     "ALERTMANAGER_URL": ("alertmanager_url",),
+    "HISTORY_API_READ_TOKEN": ("api", "read_token"),
+    "HISTORY_API_WRITE_TOKEN": ("api", "write_token"),
     "SLACK_WEBHOOK_URL_CRITICAL": ("slack", "webhook_url_critical"),
     "SLACK_WEBHOOK_URL_ALERTS": ("slack", "webhook_url_alerts"),
     "SMTP_HOST": ("email", "smtp_host"),
@@ -156,6 +165,8 @@ SECRET_KEYS = {
     ("slack", "webhook_url_critical"),
     ("slack", "webhook_url_alerts"),
     ("email", "password"),
+    ("api", "read_token"),
+    ("api", "write_token"),
 }
 
 

@@ -32,6 +32,11 @@ class Unauthorized(ApiError):
     code = "unauthorized"
 
 
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
 class PayloadTooLarge(ApiError):
     status = 413
     code = "payload_too_large"

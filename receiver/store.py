@@ -19,6 +19,7 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
+from receiver.history import HistoryFilter
 from receiver.payload import Alert, Notification
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -567,7 +568,9 @@ def finish_daily_summary(
 # ---------------------------------------------------------------- acknowledgement and actions
 
 
-def acknowledge(conn: psycopg2.extensions.connection, alert_id: int, actor: str) -> bool:
+def acknowledge(
+    conn: psycopg2.extensions.connection, alert_id: int, actor: str, comment: str | None = None
+) -> bool:
     """Mark the alert acknowledged (idempotent); False if there is no such alert."""
     with conn, conn.cursor() as cur:
         cur.execute(
@@ -579,8 +582,9 @@ def acknowledge(conn: psycopg2.extensions.connection, alert_id: int, actor: str)
         )
         if cur.rowcount:
             cur.execute(
-                "INSERT INTO alert_action (alert_id, action, actor) VALUES (%s, 'ack', %s)",
-                (alert_id, actor),
+                "INSERT INTO alert_action (alert_id, action, actor, detail) "
+                "VALUES (%s, 'ack', %s, %s)",
+                (alert_id, actor, json.dumps({"comment": comment} if comment else {})),
             )
             return True
         cur.execute("SELECT 1 FROM alert_history WHERE id = %s", (alert_id,))
@@ -666,3 +670,253 @@ def sweep_failed(
         if swept:
             cur.execute(f"NOTIFY {OUTBOX_CHANNEL}")
     return swept
+
+
+# ---------------------------------------------------------------- the history API
+
+_ALERT_COLUMNS = (
+    "id",
+    "timestamp",
+    "severity",
+    "source",
+    "title",
+    "message",
+    "metadata",
+    "acknowledged",
+    "acknowledged_at",
+    "acknowledged_by",
+    "fingerprint",
+    "alertname",
+    "status",
+    "starts_at",
+    "ends_at",
+    "labels",
+    "annotations",
+    "generator_url",
+    "receiver",
+)
+
+
+def _where(f: HistoryFilter) -> tuple[str, dict[str, Any]]:
+    clauses = ["timestamp >= %(start)s", "timestamp < %(end)s"]
+    params: dict[str, Any] = {"start": f.start, "end": f.end}
+    if f.severities:
+        clauses.append("severity = ANY(%(severities)s)")
+        params["severities"] = list(f.severities)
+    if f.sources:
+        clauses.append("source = ANY(%(sources)s)")
+        params["sources"] = list(f.sources)
+    if f.alertnames:
+        clauses.append("alertname = ANY(%(alertnames)s)")
+        params["alertnames"] = list(f.alertnames)
+    if f.status is not None:
+        clauses.append("status = %(status)s")
+        params["status"] = f.status
+    if f.acknowledged is not None:
+        clauses.append("acknowledged = %(acknowledged)s")
+        params["acknowledged"] = f.acknowledged
+    if f.labels:
+        clauses.append("labels @> %(labels)s")
+        params["labels"] = json.dumps(f.labels)
+    return " AND ".join(clauses), params
+
+
+def _alert_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(_ALERT_COLUMNS, row, strict=True))
+
+
+def list_alerts(
+    conn: psycopg2.extensions.connection,
+    f: HistoryFilter,
+    limit: int,
+    after: tuple[datetime, int] | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Alerts matching ``f``, newest first (timestamp, id), after the keyset ``after``;
+    returns the page and whether more follow."""
+    where, params = _where(f)
+    if after is not None:
+        where += " AND (timestamp, id) < (%(after_ts)s, %(after_id)s)"
+        params.update(after_ts=after[0], after_id=after[1])
+    params["limit"] = limit + 1
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alert_history WHERE {where} "
+            "ORDER BY timestamp DESC, id DESC LIMIT %(limit)s",
+            params,
+        )
+        rows = cur.fetchall()
+    return [_alert_dict(r) for r in rows[:limit]], len(rows) > limit
+
+
+def alert_detail(conn: psycopg2.extensions.connection, alert_id: int) -> dict[str, Any] | None:
+    """One alert with its whole lifecycle: notifications and every attempt, actions."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alert_history WHERE id = %s", (alert_id,)
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        alert = _alert_dict(row)
+        cur.execute(
+            """SELECT n.id, n.kind, n.target, n.state, n.attempts, n.sweeps, n.created_at,
+                      n.sent_at, n.message_id, n.last_error, n.digest_id,
+                      COALESCE(json_agg(json_build_object(
+                          'at', a.attempted_at, 'outcome', a.outcome,
+                          'duration_ms', a.duration_ms, 'message_id', a.message_id,
+                          'error', a.error) ORDER BY a.id)
+                        FILTER (WHERE a.id IS NOT NULL), '[]')
+                 FROM notification n LEFT JOIN notification_attempt a ON a.notification_id = n.id
+                WHERE n.alert_id = %s GROUP BY n.id ORDER BY n.id""",
+            (alert_id,),
+        )
+        names = (
+            "id",
+            "kind",
+            "target",
+            "state",
+            "attempts",
+            "sweeps",
+            "created_at",
+            "sent_at",
+            "message_id",
+            "last_error",
+            "digest_id",
+            "attempt_log",
+        )
+        alert["notifications"] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        cur.execute(
+            "SELECT action, actor, at, detail FROM alert_action WHERE alert_id = %s "
+            "ORDER BY at, id",
+            (alert_id,),
+        )
+        alert["actions"] = [
+            dict(zip(("action", "actor", "at", "detail"), r, strict=True)) for r in cur.fetchall()
+        ]
+    return alert
+
+
+def acknowledge_matching(
+    conn: psycopg2.extensions.connection, f: HistoryFilter, actor: str, comment: str | None
+) -> int:
+    """Acknowledge every unacknowledged alert matching ``f``; return how many."""
+    where, params = _where(f)
+    params.update(actor=actor, detail=json.dumps({"comment": comment} if comment else {}))
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"""WITH acked AS (
+                   UPDATE alert_history SET acknowledged = TRUE, acknowledged_at = now(),
+                          acknowledged_by = %(actor)s, updated_at = now()
+                    WHERE {where} AND NOT acknowledged
+                RETURNING id)
+                INSERT INTO alert_action (alert_id, action, actor, detail)
+                SELECT id, 'ack', %(actor)s, %(detail)s FROM acked""",
+            params,
+        )
+        return int(cur.rowcount)
+
+
+def stats(conn: psycopg2.extensions.connection, f: HistoryFilter, bucket: str) -> dict[str, Any]:
+    """Counts per bucket by severity, source and alert name; times to ack and to resolve;
+    the noisiest rules; flapping alerts (fired three or more times in the range)."""
+    if bucket not in ("hour", "day"):
+        raise ValueError(bucket)
+    where, params = _where(f)
+    params["bucket"] = bucket
+    out: dict[str, Any] = {}
+    with conn, conn.cursor() as cur:
+        for key, column in (
+            ("by_severity", "severity"),
+            ("by_source", "source"),
+            ("by_alertname", "alertname"),
+        ):
+            cur.execute(
+                f"""SELECT date_trunc(%(bucket)s, timestamp AT TIME ZONE 'UTC'), {column},
+                           count(*)
+                      FROM alert_history WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""",
+                params,
+            )
+            out[key] = [
+                {"bucket": b.replace(tzinfo=UTC).isoformat(), column: v, "count": n}
+                for b, v, n in cur.fetchall()
+            ]
+        cur.execute(
+            f"""SELECT count(*),
+                       avg(EXTRACT(EPOCH FROM acknowledged_at - starts_at)),
+                       percentile_cont(0.9) WITHIN GROUP (
+                           ORDER BY EXTRACT(EPOCH FROM acknowledged_at - starts_at)),
+                       count(acknowledged_at),
+                       avg(EXTRACT(EPOCH FROM ends_at - starts_at)),
+                       percentile_cont(0.9) WITHIN GROUP (
+                           ORDER BY EXTRACT(EPOCH FROM ends_at - starts_at)),
+                       count(ends_at)
+                  FROM alert_history WHERE {where}""",
+            params,
+        )
+        total, ack_mean, ack_p90, acked, res_mean, res_p90, resolved = cur.fetchone() or (
+            0,
+            None,
+            None,
+            0,
+            None,
+            None,
+            0,
+        )
+
+        def num(value: Any) -> float | None:
+            return None if value is None else round(float(value), 3)
+
+        out["total"] = total
+        out["time_to_ack_seconds"] = {"count": acked, "mean": num(ack_mean), "p90": num(ack_p90)}
+        out["time_to_resolve_seconds"] = {
+            "count": resolved,
+            "mean": num(res_mean),
+            "p90": num(res_p90),
+        }
+        cur.execute(
+            f"""SELECT alertname, severity, count(*) FROM alert_history WHERE {where}
+                 GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 10""",
+            params,
+        )
+        out["noisiest"] = [
+            {"alertname": a, "severity": s, "count": n} for a, s, n in cur.fetchall()
+        ]
+        cur.execute(
+            f"""SELECT alertname, fingerprint, min(labels::text), count(*),
+                       count(*) FILTER (WHERE status = 'resolved')
+                  FROM alert_history WHERE {where}
+                 GROUP BY 1, 2 HAVING count(*) >= 3 ORDER BY 4 DESC, 1 LIMIT 20""",
+            params,
+        )
+        out["flapping"] = [
+            {
+                "alertname": a,
+                "fingerprint": fp,
+                "labels": json.loads(lbl),
+                "occurrences": n,
+                "resolved": r,
+            }
+            for a, fp, lbl, n, r in cur.fetchall()
+        ]
+    return out
+
+
+def prune(conn: psycopg2.extensions.connection, keep_days: int) -> int:
+    """Delete alerts (and their notifications and actions) that started over ``keep_days``
+    ago; return how many alerts went."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "DELETE FROM alert_history WHERE timestamp < now() - make_interval(days => %s)",
+            (keep_days,),
+        )
+        deleted = int(cur.rowcount)
+        cur.execute(
+            "DELETE FROM digest d WHERE created_at < now() - make_interval(days => %s) "
+            "AND NOT EXISTS (SELECT 1 FROM notification n WHERE n.digest_id = d.id)",
+            (keep_days,),
+        )
+        cur.execute(
+            "DELETE FROM daily_summary WHERE day < (now() - make_interval(days => %s))::date",
+            (keep_days,),
+        )
+    return deleted

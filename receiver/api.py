@@ -1,0 +1,141 @@
+"""The history API, ``/api/v1``: query, one alert's lifecycle, acknowledge, statistics.
+
+Read endpoints need the read token (or the write token) when ``HISTORY_API_READ_TOKEN`` is
+set; acknowledging needs ``HISTORY_API_WRITE_TOKEN`` when that is set. The webhook's token is
+separate. Every error has the one JSON shape of ``receiver.errors``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from receiver import history, store
+from receiver.errors import BadRequest, NotFound, Unauthorized
+from receiver.extensions import receiver_state
+from receiver.openapi import document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _token_ok(expected: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        presented.strip().encode(), expected.encode()
+    )
+
+
+def require(scope: str) -> None:
+    api = receiver_state().settings.api
+    write = api.write_token.get_secret_value() if api.write_token else ""
+    read = api.read_token.get_secret_value() if api.read_token else ""
+    if scope == "write":
+        if write and not _token_ok(write):
+            raise Unauthorized("this needs the write token (HISTORY_API_WRITE_TOKEN)")
+        return
+    if read and not (_token_ok(read) or (write and _token_ok(write))):
+        raise Unauthorized("this needs the read token (HISTORY_API_READ_TOKEN)")
+
+
+def _params() -> history.Params:
+    unknown = set(request.args) - history.FILTER_PARAMS - {"limit", "cursor", "bucket"}
+    if unknown:
+        raise BadRequest(f"{sorted(unknown)[0]}: unknown parameter")
+    return history.Params({k: request.args.getlist(k) for k in request.args})
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        raise BadRequest("body: not valid JSON")
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise BadRequest("body: must be a JSON object")
+    return body
+
+
+def _actor(body: dict[str, Any]) -> tuple[str, str | None]:
+    who = body.get("by")
+    comment = body.get("comment")
+    if not isinstance(who, str) or not who.strip() or len(who) > 200:
+        raise BadRequest("by: who acknowledges (a name, 1 to 200 characters) is required")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+        raise BadRequest("comment: must be text of at most 2000 characters")
+    return who.strip(), comment
+
+
+@bp.get("/alerts")
+def list_alerts() -> ResponseReturnValue:
+    require("read")
+    params = _params()
+    filt = history.parse_filter(params)
+    page = history.parse_page(params)
+    with receiver_state().db.connection() as conn:
+        items, more = store.list_alerts(conn, filt, page.limit, page.after)
+    cursor = history.encode_cursor(items[-1]["timestamp"], items[-1]["id"]) if more else None
+    return jsonify(items=items, next_cursor=cursor)
+
+
+@bp.get("/alerts/<int:alert_id>")
+def get_alert(alert_id: int) -> ResponseReturnValue:
+    require("read")
+    with receiver_state().db.connection() as conn:
+        alert = store.alert_detail(conn, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id}: no such alert")
+    return jsonify(alert)
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+def ack_alert(alert_id: int) -> ResponseReturnValue:
+    require("write")
+    who, comment = _actor(_body())
+    with receiver_state().db.connection() as conn:
+        if not store.acknowledge(conn, alert_id, who, comment):
+            raise NotFound(f"alert {alert_id}: no such alert")
+        alert = store.alert_detail(conn, alert_id)
+    return jsonify(alert)
+
+
+@bp.post("/alerts/ack")
+def ack_matching() -> ResponseReturnValue:
+    require("write")
+    body = _body()
+    who, comment = _actor(body)
+    raw_filter = body.get("filter")
+    if not isinstance(raw_filter, dict) or not raw_filter:
+        raise BadRequest("filter: an object of query parameters is required (bulk ack)")
+    unknown = set(raw_filter) - history.FILTER_PARAMS
+    if unknown:
+        raise BadRequest(f"filter.{sorted(unknown)[0]}: unknown parameter")
+    values = {k: [v] if isinstance(v, str) else v for k, v in raw_filter.items()}
+    if not all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in values.values()):
+        raise BadRequest("filter: every value must be a string or a list of strings")
+    filt = history.parse_filter(history.Params(values))
+    with receiver_state().db.connection() as conn:
+        count = store.acknowledge_matching(conn, filt, who, comment)
+    return jsonify(acknowledged=count)
+
+
+@bp.get("/stats")
+def stats() -> ResponseReturnValue:
+    require("read")
+    params = _params()
+    bucket = params.one("bucket") or "hour"
+    if bucket not in ("hour", "day"):
+        raise BadRequest("bucket: must be hour or day")
+    filt = history.parse_filter(params)
+    with receiver_state().db.connection() as conn:
+        result = store.stats(conn, filt, bucket)
+    result.update(start=filt.start.isoformat(), end=filt.end.isoformat(), bucket=bucket)
+    return jsonify(result)
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(document())

@@ -1,0 +1,147 @@
+"""The history API's query language: request parameters in, a validated ``HistoryFilter`` out.
+
+Pure functions: a bad parameter raises ``BadRequest`` naming it. The SQL lives in
+``store.py``; this module only decides what was asked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from receiver.errors import BadRequest
+
+SEVERITIES = ("P0", "P1", "P2", "P3", "none")
+STATUSES = ("firing", "resolved")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+DEFAULT_RANGE = timedelta(hours=24)
+_RELATIVE = re.compile(r"^-(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    start: datetime
+    end: datetime
+    severities: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    alertnames: tuple[str, ...] = ()
+    status: str | None = None
+    acknowledged: bool | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    after: tuple[datetime, int] | None  # (timestamp, id) of the last item already seen
+
+
+def parse_time(value: str, name: str, now: datetime) -> datetime:
+    """ISO 8601 (naive means UTC) or relative to now: -30m, -24h, -7d."""
+    value = value.strip()
+    match = _RELATIVE.match(value)
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(
+            f"{name}: not a time; use ISO 8601 (2026-11-24T03:00:00Z) or relative (-24h)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _values(raw: Iterable[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in raw for v in item.split(",") if v.strip())
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise BadRequest(f"{name}: must be true or false")
+
+
+class Params:
+    """What a filter reads from: query-string style (name -> list of values)."""
+
+    def __init__(self, data: dict[str, list[str]]) -> None:
+        self._data = data
+
+    def all(self, name: str) -> list[str]:
+        return self._data.get(name, [])
+
+    def one(self, name: str) -> str | None:
+        values = self.all(name)
+        if len(values) > 1:
+            raise BadRequest(f"{name}: give it once")
+        return values[0] if values else None
+
+
+FILTER_PARAMS = {"from", "to", "severity", "source", "alertname", "status", "acknowledged", "label"}
+
+
+def parse_filter(params: Params, now: datetime | None = None) -> HistoryFilter:
+    now = now or datetime.now(UTC)
+    end = parse_time(params.one("to") or "", "to", now) if params.one("to") else now
+    start_raw = params.one("from")
+    start = parse_time(start_raw, "from", now) if start_raw else end - DEFAULT_RANGE
+    if start > end:
+        raise BadRequest("from: must not be after to")
+    severities = _values(params.all("severity"))
+    for severity in severities:
+        if severity not in SEVERITIES:
+            raise BadRequest(f"severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
+    status = params.one("status")
+    if status is not None and status not in STATUSES:
+        raise BadRequest("status: must be firing or resolved")
+    acknowledged_raw = params.one("acknowledged")
+    labels: dict[str, str] = {}
+    for matcher in params.all("label"):
+        name, sep, value = matcher.partition(":")
+        if not sep or not name:
+            raise BadRequest(f"label: {matcher!r} must be name:value, e.g. exchange:Upbit")
+        labels[name] = value
+    return HistoryFilter(
+        start=start,
+        end=end,
+        severities=severities,
+        sources=_values(params.all("source")),
+        alertnames=_values(params.all("alertname")),
+        status=status,
+        acknowledged=None if acknowledged_raw is None else _bool(acknowledged_raw, "acknowledged"),
+        labels=labels,
+    )
+
+
+def encode_cursor(timestamp: datetime, alert_id: int) -> str:
+    raw = json.dumps([timestamp.isoformat(), alert_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_page(params: Params) -> Page:
+    limit_raw = params.one("limit")
+    if limit_raw is None:
+        limit = DEFAULT_LIMIT
+    elif not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit: must be a whole number from 1 to {MAX_LIMIT}")
+    else:
+        limit = int(limit_raw)
+    cursor = params.one("cursor")
+    if cursor is None:
+        return Page(limit, None)
+    try:
+        stamp, alert_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        after = (datetime.fromisoformat(stamp), int(alert_id))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor: not a cursor this API gave out") from None
+    return Page(limit, after)
