@@ -3,6 +3,10 @@
 serve     the webhook and API under gunicorn (migrates first)
 dispatch  the delivery loop (migrates first); run one or several
 migrate   apply database migrations and exit
+summary   mail (or print) a day's summary report
+history   list alerts (same filters as GET /api/v1/alerts)
+ack       acknowledge one alert, or every alert matching a filter
+prune     delete history older than the retention
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
-from receiver import config, store
+from receiver import cli, config, store
 
 log = logging.getLogger("d76.receiver")
 
@@ -84,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "--date", type=date.fromisoformat, help="the UTC day to report (default: yesterday)"
     )
     daily.add_argument("--print", action="store_true", help="print the report instead of mailing")
+    cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -106,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "summary":
         return _summary(settings, args.date, args.print)
+    if args.command in ("history", "ack", "prune"):
+        return cli.run(args.command, settings, args)
     if args.command == "dispatch":
         from receiver.dispatcher import main as dispatch_main
 

@@ -1,0 +1,134 @@
+"""Operator commands on a terminal, with the same query code as the history API.
+
+python -m receiver history --since 24h --severity P0,P1 [--label exchange:Upbit] [--json]
+python -m receiver ack 42 --by alice [--comment "on it"]
+python -m receiver ack --since 1h --severity P2 --by alice      # every match
+python -m receiver prune [--keep-days 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from receiver import config, history, store
+from receiver.errors import BadRequest
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="24h", help="how far back (24h, 30m, 7d) or ISO time")
+    parser.add_argument("--until", help="end of the range (ISO time or 2h for 2 h ago)")
+    parser.add_argument("--severity", action="append", default=[], help="P0,P1 ...")
+    parser.add_argument("--source", action="append", default=[])
+    parser.add_argument("--alertname", action="append", default=[])
+    parser.add_argument("--status", choices=["firing", "resolved"])
+    parser.add_argument("--acknowledged", choices=["true", "false"])
+    parser.add_argument("--label", action="append", default=[], help="name:value")
+
+
+def _relative(value: str) -> str:
+    return (
+        value
+        if value.startswith("-") or "T" in value or (value[:1].isdigit() and "-" in value)
+        else f"-{value}"
+    )
+
+
+def filter_from(args: argparse.Namespace) -> history.HistoryFilter:
+    params: dict[str, list[str]] = {"from": [_relative(args.since)]}
+    if args.until:
+        params["to"] = [_relative(args.until)]
+    for name in ("severity", "source", "alertname", "label"):
+        if getattr(args, name):
+            params[name] = list(getattr(args, name))
+    for name in ("status", "acknowledged"):
+        if getattr(args, name):
+            params[name] = [getattr(args, name)]
+    return history.parse_filter(history.Params(params))
+
+
+def _line(item: dict[str, Any]) -> str:
+    ack = "ack:" + str(item["acknowledged_by"]) if item["acknowledged"] else "-"
+    scope = ",".join(
+        f"{k}={v}"
+        for k, v in sorted(item["labels"].items())
+        if k in ("exchange", "route", "symbol", "category")
+    )
+    return (
+        f"{item['id']:>8}  {item['timestamp']:%Y-%m-%d %H:%M:%S}  {item['severity']:<4} "
+        f"{item['status']:<8} {item['alertname']:<32} {scope:<28} {ack}"
+    )
+
+
+def run_history(settings: config.Settings, args: argparse.Namespace) -> int:
+    filt = filter_from(args)
+    conn = store.connect(settings.dsn)
+    try:
+        items, more = store.list_alerts(conn, filt, args.limit, None)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(items, default=str, indent=2))
+        return 0
+    print(f"{'id':>8}  {'started (UTC)':<19}  sev  status   {'alert':<32} {'scope':<28} ack")
+    for item in items:
+        print(_line(item))
+    more_text = f"; more: raise --limit (now {args.limit})" if more else ""
+    print(f"{len(items)} alert(s){more_text}")
+    return 0
+
+
+def run_ack(settings: config.Settings, args: argparse.Namespace) -> int:
+    who = args.by or os.environ.get("USER") or "cli"
+    conn = store.connect(settings.dsn)
+    try:
+        if args.id is not None:
+            if not store.acknowledge(conn, args.id, who, args.comment):
+                print(f"alert {args.id}: no such alert")
+                return 1
+            print(f"alert {args.id} acknowledged by {who}")
+        else:
+            count = store.acknowledge_matching(conn, filter_from(args), who, args.comment)
+            print(f"{count} alert(s) acknowledged by {who}")
+    finally:
+        conn.close()
+    return 0
+
+
+def run_prune(settings: config.Settings, keep_days: int | None) -> int:
+    days = keep_days or settings.api.retention_days
+    conn = store.connect(settings.dsn)
+    try:
+        deleted = store.prune(conn, days)
+    finally:
+        conn.close()
+    print(f"deleted {deleted} alert(s) that started more than {days} days ago")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    hist = sub.add_parser("history", help="list alerts from the history")
+    add_filter_arguments(hist)
+    hist.add_argument("--limit", type=int, default=50)
+    hist.add_argument("--json", action="store_true", help="JSON, as the API returns it")
+    ack = sub.add_parser("ack", help="acknowledge an alert, or every alert matching a filter")
+    ack.add_argument("id", type=int, nargs="?")
+    add_filter_arguments(ack)
+    ack.add_argument("--by", help="who acknowledges (default: $USER)")
+    ack.add_argument("--comment")
+    prune = sub.add_parser("prune", help="delete history older than the retention")
+    prune.add_argument("--keep-days", type=int, help="default: api.retention_days (400)")
+
+
+def run(command: str, settings: config.Settings, args: argparse.Namespace) -> int:
+    try:
+        if command == "history":
+            return run_history(settings, args)
+        if command == "ack":
+            return run_ack(settings, args)
+        return run_prune(settings, args.keep_days)
+    except BadRequest as exc:
+        print(f"d76: {exc.message}")
+        return 2
