@@ -24,6 +24,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/nu
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 [ -f "$UI_SOURCE" ] || missing+=(golang-github-prometheus-alertmanager-dev)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)              # the history page test
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -39,7 +41,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
-  say "system packages present: prometheus, prometheus-alertmanager, postgresql"
+  say "system packages present: prometheus, prometheus-alertmanager, postgresql, chromium"
 fi
 
 if [ ! -f "$UI_DIR/static/index.html" ]; then

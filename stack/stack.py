@@ -69,7 +69,7 @@ class Stack:
             "Prometheus alerts": f"{self.url('prometheus')}/classic/alerts",
             "Alertmanager UI": f"{self.url('alertmanager')}/#/alerts",
             "Alertmanager silences": f"{self.url('alertmanager')}/#/silences",
-            "Receiver": f"{self.url('receiver')}/healthz",
+            "Alert history": f"{self.url('receiver')}/history",
             "Receiver metrics": f"{self.url('receiver')}/metrics",
         }
         if self.config.demo:
