@@ -66,6 +66,8 @@ def _actor(body: dict[str, Any]) -> tuple[str, str | None]:
         raise BadRequest("by: who acknowledges (a name, 1 to 200 characters) is required")
     if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
         raise BadRequest("comment: must be text of at most 2000 characters")
+    if "\x00" in who or (comment and "\x00" in comment):
+        raise BadRequest("by: must not contain NUL characters")
     return who.strip(), comment
 
 

@@ -73,7 +73,11 @@ def _register_errors(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> tuple[Response, int]:
         code = exc.code or 500
         name = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": {"code": name, "message": exc.description or name}}), code
+        response = jsonify({"error": {"code": name, "message": exc.description or name}})
+        for header, value in exc.get_headers():  # e.g. Allow on a 405
+            if header.lower() != "content-type":
+                response.headers[header] = value
+        return response, code
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

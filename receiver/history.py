@@ -48,7 +48,10 @@ def parse_time(value: str, name: str, now: datetime) -> datetime:
     value = value.strip()
     match = _RELATIVE.match(value)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            raise BadRequest(f"{name}: {value} reaches before the year 1") from None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -78,7 +81,10 @@ class Params:
         self._data = data
 
     def all(self, name: str) -> list[str]:
-        return self._data.get(name, [])
+        values = self._data.get(name, [])
+        if any("\x00" in value for value in values):
+            raise BadRequest(f"{name}: must not contain NUL characters")
+        return values
 
     def one(self, name: str) -> str | None:
         values = self.all(name)
@@ -94,7 +100,10 @@ def parse_filter(params: Params, now: datetime | None = None) -> HistoryFilter:
     now = now or datetime.now(UTC)
     end = parse_time(params.one("to") or "", "to", now) if params.one("to") else now
     start_raw = params.one("from")
-    start = parse_time(start_raw, "from", now) if start_raw else end - DEFAULT_RANGE
+    try:
+        start = parse_time(start_raw, "from", now) if start_raw else end - DEFAULT_RANGE
+    except OverflowError:
+        raise BadRequest("to: too early for the default 24 h range; give from as well") from None
     if start > end:
         raise BadRequest("from: must not be after to")
     severities = _values(params.all("severity"))

@@ -57,6 +57,8 @@ def _string(obj: dict[str, Any], key: str, where: str, *, required: bool = True)
         return ""
     if not isinstance(value, str):
         raise InvalidPayload(f"{where}{key}: must be a string")
+    if "\x00" in value:
+        raise InvalidPayload(f"{where}{key}: must not contain NUL characters")
     return value
 
 
@@ -67,6 +69,8 @@ def _string_map(obj: dict[str, Any], key: str, where: str, *, required: bool) ->
     for name, item in value.items():
         if not isinstance(item, str):
             raise InvalidPayload(f"{where}{key}.{name}: must be a string")
+        if "\x00" in item or "\x00" in name:
+            raise InvalidPayload(f"{where}{key}.{name}: must not contain NUL characters")
     return value
 
 

@@ -1,0 +1,52 @@
+"""Schemathesis generates requests from /api/v1/openapi.json against the real app and real
+PostgreSQL: no 5xx, and every answer matches the document (status, content type, schema)."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from receiver import config
+from receiver.app import create_app
+from tests.payloads import alert
+from tests.test_history_api import ingest
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def test_the_api_matches_its_openapi_document(
+    config_env: pytest.MonkeyPatch, database_url: str
+) -> None:
+    config_env.setenv("DATABASE_URL", database_url)
+    ingest(
+        database_url,
+        *[
+            alert(f"A{i}", fingerprint=f"s{i:015d}", starts_at="2026-11-20T10:00:00Z")
+            for i in range(5)
+        ],
+    )
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", create_app(config.load()))
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 5
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(checks=CHECKS)
+
+        check()
