@@ -48,8 +48,10 @@ def _broken(mutate: Any) -> dict[str, Any]:
         (lambda d: d["alerts"][0].update(startsAt="yesterday"), "alerts[0].startsAt"),
         (lambda d: d["alerts"][0].update(fingerprint=""), "alerts[0].fingerprint"),
         (lambda d: d["alerts"].append("x"), "alerts[1]: must be an object"),
-        (lambda d: d["alerts"][0]["labels"].update(exchange="Up\x00bit"),
-         "alerts[0].labels.exchange: must not contain NUL"),  # PostgreSQL could not store it
+        (
+            lambda d: d["alerts"][0]["labels"].update(exchange="Up\x00bit"),
+            "alerts[0].labels.exchange: must not contain NUL",
+        ),  # PostgreSQL could not store it
     ],
 )
 def test_invalid_payloads_name_the_field(mutate: Any, named: str) -> None:
