@@ -71,6 +71,12 @@ class Email(_Strict):
         return bool(self.smtp_host and self.to)
 
 
+class DeadMan(_Strict):
+    timeout_seconds: float = Field(120, gt=0)  # no Watchdog for this long: page
+    check_seconds: float = Field(10, gt=0)
+    targets: list[str] = Field(default_factory=lambda: ["telegram", "slack_critical"])
+
+
 class Api(_Strict):
     read_token: SecretStr | None = None  # HISTORY_API_READ_TOKEN
     write_token: SecretStr | None = None  # HISTORY_API_WRITE_TOKEN (acknowledge)
@@ -120,6 +126,7 @@ class Settings(_Strict):
     environment: str = "dev"
     database_url: SecretStr | None = None  # DATABASE_URL
     alertmanager_url: str = "http://127.0.0.1:9093"  # ALERTMANAGER_URL: where Silence goes
+    prometheus_url: str = "http://127.0.0.1:9090"  # PROMETHEUS_URL: checked when silent
     listen: Listen = Listen()
     webhook: Webhook = Webhook()
     telegram: Telegram = Telegram()
@@ -128,6 +135,7 @@ class Settings(_Strict):
     routing: Routing = Routing()
     dispatcher: Dispatcher = Dispatcher()
     api: Api = Api()
+    deadman: DeadMan = DeadMan()
 
     @property
     def dsn(self) -> str:
@@ -146,6 +154,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "TELEGRAM_CHAT_ID": ("telegram", "chat_id"),
     "TELEGRAM_ALLOWED_USER_IDS": ("telegram", "allowed_user_ids"),
     "ALERTMANAGER_URL": ("alertmanager_url",),
+    "PROMETHEUS_URL": ("prometheus_url",),
     "HISTORY_API_READ_TOKEN": ("api", "read_token"),
     "HISTORY_API_WRITE_TOKEN": ("api", "write_token"),
     "SLACK_WEBHOOK_URL_CRITICAL": ("slack", "webhook_url_critical"),

@@ -14,6 +14,7 @@ import os
 import random
 import select
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +38,7 @@ from receiver.channels.slack import SlackChannel
 from receiver.channels.telegram import TelegramChannel
 from receiver.config import Dispatcher as DispatcherSettings
 from receiver.config import Settings
+from receiver.deadman import DeadMansSwitch
 
 log = logging.getLogger("d76.dispatcher")
 
@@ -128,12 +130,17 @@ class Dispatcher:
         *,
         rng: random.Random | None = None,
         daily_summary_at: str | None = None,
+        deadman: DeadMansSwitch | None = None,
     ) -> None:
         self._dsn = dsn
         # "HH:MM" UTC after which the previous day's summary is mailed; None: never.
         self._summary_at = daily_summary_at
         self._summary_checked: date | None = None
         self._next_sweep = 0.0
+        self._deadman = deadman
+        self._next_deadman = 0.0
+        self._name = f"dispatcher:{socket.gethostname()}:{os.getpid()}"
+        self._next_heartbeat = 0.0
         self._settings = settings
         self._channels = channels
         self._rng = rng or random.Random()
@@ -337,6 +344,17 @@ class Dispatcher:
             for channel in self._channels.values():
                 channel.close()
 
+    def _heartbeat_if_due(self) -> None:
+        """Show this dispatcher is alive; check the Watchdog's arrivals (dead man's switch)."""
+        assert self._work is not None
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            store.touch_dispatcher(self._work, self._name)
+            self._next_heartbeat = now + 5.0
+        if self._deadman is not None and now >= self._next_deadman:
+            self._next_deadman = now + self._deadman.interval
+            self._deadman.check(self._work)
+
     def _sweep_if_due(self) -> None:
         assert self._work is not None
         now = time.monotonic()
@@ -389,6 +407,7 @@ class Dispatcher:
                     self._connect()
                 self._daily_summary_if_due()
                 self._sweep_if_due()
+                self._heartbeat_if_due()
                 if self.run_once() == 0:
                     self._wait_for_work()
             except store.UNAVAILABLE as exc:
@@ -409,6 +428,7 @@ def main(settings: Settings) -> int:
         settings.dispatcher,
         build_channels(settings),
         daily_summary_at=settings.email.daily_summary_at,
+        deadman=DeadMansSwitch(settings),
     )
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -24,6 +24,7 @@ from receiver.payload import Alert, Notification
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 OUTBOX_CHANNEL = "d76_outbox"  # NOTIFY channel the dispatcher LISTENs on
+WATCHDOG = "Watchdog"  # the always-firing alert whose arrivals prove the pipeline works
 SEVERITY_PRIORITY = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
 UNKNOWN_PRIORITY = 9
 
@@ -139,7 +140,14 @@ def ingest(
     alerts = _unique_occurrences(notification.alerts)
     if not alerts:
         return IngestResult(alerts=0, new=0, resolved=0, queued=0)
+    watchdog = [a for a in alerts if a.alertname == WATCHDOG]
     with conn, conn.cursor() as cur:
+        if watchdog:  # every arrival counts, repeats included: the dead man's switch
+            cur.execute(
+                """INSERT INTO heartbeat (name, last_seen, status) VALUES ('watchdog', now(), %s)
+                   ON CONFLICT (name) DO UPDATE SET last_seen = now(), status = EXCLUDED.status""",
+                ("firing" if any(a.status == "firing" for a in watchdog) else "resolved",),
+            )
         rows = psycopg2.extras.execute_values(
             cur, _UPSERT_ALERTS, [_row(a, notification) for a in alerts], fetch=True
         )
@@ -920,3 +928,34 @@ def prune(conn: psycopg2.extensions.connection, keep_days: int) -> int:
             (keep_days,),
         )
     return deleted
+
+
+def watchdog_state(conn: psycopg2.extensions.connection) -> tuple[datetime, str] | None:
+    """When the Watchdog last arrived and whether it was firing; None if it never came."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT last_seen, status FROM heartbeat WHERE name = 'watchdog'")
+        row = cur.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def touch_dispatcher(conn: psycopg2.extensions.connection, name: str) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO heartbeat (name, last_seen) VALUES (%s, now())
+               ON CONFLICT (name) DO UPDATE SET last_seen = now()""",
+            (name,),
+        )
+
+
+def firing_occurrence(
+    conn: psycopg2.extensions.connection, alertname: str
+) -> tuple[datetime, dict[str, str], dict[str, str]] | None:
+    """The firing occurrence of ``alertname`` (start, labels, annotations), if any."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT starts_at, labels, annotations FROM alert_history "
+            "WHERE alertname = %s AND status = 'firing' ORDER BY starts_at DESC LIMIT 1",
+            (alertname,),
+        )
+        row = cur.fetchone()
+    return (row[0], row[1], row[2]) if row else None

@@ -86,6 +86,7 @@ class Stack:
         env["EXPORTER_PORT"] = str(self.config.ports.exporter)
         env["ALERTMANAGER_URLS"] = self.url("alertmanager")  # send_alert() from the simulator
         env["ALERTMANAGER_URL"] = self.url("alertmanager")  # Silence pressed in Telegram
+        env["PROMETHEUS_URL"] = self.url("prometheus")  # named by the dead man's switch
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
@@ -264,6 +265,9 @@ class Stack:
             f"--web.listen-address=127.0.0.1:{cfg.ports.prometheus}",
             f"--web.external-url={url}/",
             "--web.enable-lifecycle",  # POST /-/reload after editing rules
+            # Firing alerts are re-sent this often and expire in Alertmanager after 4 times
+            # it: a dead Prometheus shows as a resolved Watchdog within a minute (2 s in tests).
+            f"--rules.alert.resend-delay={'2s' if cfg.fast_timers else '15s'}",
         ]
         self.progress(f"starting Prometheus on {url}")
         proc = self._spawn("prometheus", argv, http_ok(f"{url}/-/ready"))
