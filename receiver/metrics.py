@@ -74,6 +74,14 @@ class DeliveryStateCollector(Collector):
             "Storm digests, by target and state (sent, failed).",
             labels=["target", "state"],
         )
+        dispatchers = GaugeMetricFamily(
+            "d76_receiver_dispatchers_alive",
+            "Dispatchers that looped within the last 30 s (they write a heartbeat every 5 s).",
+        )
+        watchdog_age = GaugeMetricFamily(
+            "d76_receiver_watchdog_age_seconds",
+            "Seconds since the Watchdog alert last arrived (the dead man's switch watches it).",
+        )
         latency = GaugeMetricFamily(
             "d76_receiver_delivery_latency_seconds",
             "Webhook arrival to channel acceptance, over notifications sent in the last 10 "
@@ -108,6 +116,14 @@ class DeliveryStateCollector(Collector):
                         GROUP BY 1"""
                 )
                 latency_rows = cur.fetchall()
+                cur.execute(
+                    """SELECT count(*) FILTER (WHERE name LIKE 'dispatcher:%%'
+                                                AND last_seen > now() - interval '30 seconds'),
+                              EXTRACT(EPOCH FROM now() - max(last_seen)
+                                      FILTER (WHERE name = 'watchdog'))
+                         FROM heartbeat"""
+                )
+                alive, watchdog_seconds = cur.fetchone() or (0, None)
         except Exception as exc:  # a scrape must answer even when the database is down
             log.warning("metrics: cannot read delivery state: %s", exc)
             up.add_metric([], 0)
@@ -124,4 +140,7 @@ class DeliveryStateCollector(Collector):
         for target, p50, p99 in latency_rows:
             latency.add_metric([target, "0.5"], float(p50))
             latency.add_metric([target, "0.99"], float(p99))
-        yield from (counts, oldest, up, retries, digests, latency)
+        dispatchers.add_metric([], alive)
+        if watchdog_seconds is not None:
+            watchdog_age.add_metric([], float(watchdog_seconds))
+        yield from (counts, oldest, up, retries, digests, latency, dispatchers, watchdog_age)

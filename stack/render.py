@@ -64,6 +64,15 @@ def _shorten(route: dict[str, Any]) -> None:
         _shorten(child)
 
 
+@dataclass(frozen=True)
+class TelegramFallback:
+    """Alertmanager's own Telegram sender for the d76-fallback receiver."""
+
+    bot_token: str
+    chat_id: str
+    api_url: str = "https://api.telegram.org"
+
+
 def alertmanager_config(
     out: Path,
     ports: Ports,
@@ -71,6 +80,7 @@ def alertmanager_config(
     token_file: Path | None = None,
     fast_timers: bool = False,
     source: Path | None = None,
+    telegram: TelegramFallback | None = None,
 ) -> Path:
     source = source or ALERTMANAGER_DIR / "alertmanager.yml"
     data = yaml.safe_load(_retarget(source.read_text(), ports))
@@ -82,7 +92,22 @@ def alertmanager_config(
                 hook["http_config"] = {
                     "authorization": {"type": "Bearer", "credentials_file": str(token_file)}
                 }
+    if telegram is not None:
+        for receiver in data.get("receivers", []):
+            if receiver["name"] == "d76-fallback":
+                receiver["telegram_configs"] = [
+                    {
+                        "api_url": telegram.api_url,
+                        "bot_token": telegram.bot_token,  # the running copy only, mode 0600
+                        "chat_id": int(telegram.chat_id),
+                        "parse_mode": "HTML",
+                        "message": '{{ template "d76.telegram.fallback" . }}',
+                        "send_resolved": True,
+                    }
+                ]
     if fast_timers:
         data["route"]["group_wait"] = "1s"
         _shorten(data["route"])
-    return _write(out, data)
+    path = _write(out, data)
+    path.chmod(0o600)  # it may hold the bot token
+    return path

@@ -202,12 +202,21 @@ class Stack:
             token_file.parent.mkdir(parents=True, exist_ok=True)
             token_file.touch(mode=0o600)
             token_file.write_text(token)
+        env = {**os.environ, **cfg.env}
+        fallback = None
+        if env.get("TELEGRAM_BOT_TOKEN") and env.get("TELEGRAM_CHAT_ID", "").lstrip("-").isdigit():
+            fallback = render.TelegramFallback(
+                env["TELEGRAM_BOT_TOKEN"],
+                env["TELEGRAM_CHAT_ID"],
+                env.get("TELEGRAM_API_URL") or "https://api.telegram.org",
+            )
         return render.alertmanager_config(
             cfg.state_dir / "alertmanager" / "alertmanager.yml",
             cfg.ports,
             token_file=token_file,
             fast_timers=cfg.fast_timers,
             source=cfg.alertmanager_dir / "alertmanager.yml",
+            telegram=fallback,
         )
 
     def _render_prometheus(self) -> Path:

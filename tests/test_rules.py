@@ -72,6 +72,8 @@ def test_alertmanager_config_is_valid() -> None:
         (["severity=P3", "alertname=ArbRouteScorePlunge"], "d76-p3"),
         (["alertname=SomethingWithoutSeverity"], "d76-p3"),
         (["alertname=Watchdog", "severity=none"], "d76-watchdog"),
+        (["alertname=D76ReceiverDown", "severity=P1"], "d76-fallback,d76-p1"),
+        (["alertname=D76DatabaseDown", "severity=P1"], "d76-fallback,d76-p1"),
     ],
 )
 def test_routing_by_severity(labels: list[str], receiver: str) -> None:
