@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system venv run reload test lint format docs check-config bench clean
+.PHONY: help install system venv run run-ha reload test lint format docs check-config bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml
 
 run: install ## start the whole stack on 127.0.0.1 with the D75 simulator (Ctrl-C stops it)
 	@$(PY) -m stack run
+
+run-ha: install ## the same, highly available: two clustered Alertmanagers, receivers, dispatchers
+	@$(PY) -m stack run --ha
 
 reload: venv ## apply edited prometheus/rules/*.yml and alertmanager.yml to the running stack
 	@$(PY) -m stack reload

@@ -1,7 +1,11 @@
 """``python -m stack run``: start the whole stack on 127.0.0.1 until Ctrl-C.
 ``python -m stack reload``: apply edited rules and alertmanager.yml to the running stack.
 
+``python -m stack run --ha``: the same with two clustered Alertmanagers, two receivers and two
+dispatchers sharing one PostgreSQL.
+
 Environment: PROMETHEUS_PORT, ALERTMANAGER_PORT, RECEIVER_PORT, EXPORTER_PORT, POSTGRES_PORT,
+ALERTMANAGER_PORT_2, RECEIVER_PORT_2, ALERTMANAGER_CLUSTER_PORT(_2) (with --ha),
 DATABASE_URL (use it instead of the private cluster), D76_DEMO (0: no simulator),
 D76_STATE_DIR (default .d76 in the checkout).
 """
@@ -32,7 +36,7 @@ def _port(var: str, default: int) -> int:
     return int(value)
 
 
-def config_from_env() -> StackConfig:
+def config_from_env(*, ha: bool = False) -> StackConfig:
     state_dir = Path(os.environ.get("D76_STATE_DIR") or REPO / ".d76").resolve()
     ports = Ports(
         prometheus=_port("PROMETHEUS_PORT", 9090),
@@ -40,6 +44,10 @@ def config_from_env() -> StackConfig:
         receiver=_port("RECEIVER_PORT", 9095),
         exporter=_port("EXPORTER_PORT", 9108),
         postgres=_port("POSTGRES_PORT", 55432),
+        alertmanager2=_port("ALERTMANAGER_PORT_2", 9193),
+        receiver2=_port("RECEIVER_PORT_2", 9195),
+        cluster=_port("ALERTMANAGER_CLUSTER_PORT", 9094),
+        cluster2=_port("ALERTMANAGER_CLUSTER_PORT_2", 9194),
     )
     demo = os.environ.get("D76_DEMO", "1").strip().lower() not in ("0", "false", "no", "off")
     return StackConfig(
@@ -49,6 +57,7 @@ def config_from_env() -> StackConfig:
         database_url=os.environ.get("DATABASE_URL") or None,
         echo=True,
         alertmanager_ui=state_dir / "alertmanager-ui",
+        ha=ha,
     )
 
 
@@ -56,8 +65,8 @@ def _say(text: str) -> None:
     print(f"{BOLD}==> {text}{RESET}", flush=True)
 
 
-def run() -> int:
-    config = config_from_env()
+def run(*, ha: bool = False) -> int:
+    config = config_from_env(ha=ha)
     stack = Stack(config, progress=_say)
     stop = threading.Event()
 
@@ -120,8 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("command", choices=["run", "reload"])
+    parser.add_argument(
+        "--ha",
+        action="store_true",
+        help="the highly available pair: two Alertmanagers, receivers, dispatchers",
+    )
     args = parser.parse_args(argv)
-    return run() if args.command == "run" else reload()
+    return run(ha=args.ha) if args.command == "run" else reload()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,11 @@ class Ports:
     receiver: int = 9095
     exporter: int = 9108
     postgres: int = 55432
+    # the second half of the highly available pair (make run-ha)
+    alertmanager2: int = 9193
+    receiver2: int = 9195
+    cluster: int = 9094  # Alertmanager gossip, first and second
+    cluster2: int = 9194
 
 
 DEFAULT_PORTS = Ports()
@@ -46,12 +51,23 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def prometheus_config(out: Path, ports: Ports, source: Path | None = None) -> Path:
+def prometheus_config(
+    out: Path, ports: Ports, source: Path | None = None, *, ha: bool = False
+) -> Path:
     source = source or PROMETHEUS_DIR / "prometheus.yml"
     data = yaml.safe_load(_retarget(source.read_text(), ports))
     data["rule_files"] = [
         str((source.parent / pattern).resolve()) for pattern in data["rule_files"]
     ]
+    if ha:  # alerts go to both Alertmanagers; both receivers and Alertmanagers are scraped
+        second = {
+            f"127.0.0.1:{ports.alertmanager}": f"127.0.0.1:{ports.alertmanager2}",
+            f"127.0.0.1:{ports.receiver}": f"127.0.0.1:{ports.receiver2}",
+        }
+        blocks = [c for group in data["alerting"]["alertmanagers"] for c in group["static_configs"]]
+        blocks += [c for job in data["scrape_configs"] for c in job["static_configs"]]
+        for block in blocks:
+            block["targets"] += [second[t] for t in block["targets"] if t in second]
     return _write(out, data)
 
 

@@ -3,6 +3,7 @@ with its exporter, Alertmanager and Prometheus, started in dependency order."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -35,6 +36,7 @@ class StackConfig:
     echo: bool = False  # copy receiver and dispatcher output to the console
     env: Mapping[str, str] = field(default_factory=dict)  # extra environment for our processes
     alertmanager_ui: Path | None = None  # directory holding static/index.html
+    ha: bool = False  # two clustered Alertmanagers, two receivers, two dispatchers
     prometheus_dir: Path = render.PROMETHEUS_DIR  # prometheus.yml and rules/ to run
     alertmanager_dir: Path = render.ALERTMANAGER_DIR  # alertmanager.yml to run
 
@@ -72,6 +74,9 @@ class Stack:
             "Alert history": f"{self.url('receiver')}/history",
             "Receiver metrics": f"{self.url('receiver')}/metrics",
         }
+        if self.config.ha:
+            urls["Alertmanager UI (second)"] = f"{self.url('alertmanager2')}/#/alerts"
+            urls["Alert history (second)"] = f"{self.url('receiver2')}/history"
         if self.config.demo:
             urls["D75 exporter metrics"] = f"{self.url('exporter')}/metrics"
         return urls
@@ -84,16 +89,25 @@ class Stack:
         env["DATABASE_URL"] = self.database_url
         env["RECEIVER_PORT"] = str(self.config.ports.receiver)
         env["EXPORTER_PORT"] = str(self.config.ports.exporter)
-        env["ALERTMANAGER_URLS"] = self.url("alertmanager")  # send_alert() from the simulator
+        urls = [self.url("alertmanager")] + ([self.url("alertmanager2")] if self.config.ha else [])
+        env["ALERTMANAGER_URLS"] = ",".join(urls)  # send_alert() from the simulator: every one
         env["ALERTMANAGER_URL"] = self.url("alertmanager")  # Silence pressed in Telegram
         env["PROMETHEUS_URL"] = self.url("prometheus")  # named by the dead man's switch
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
     def _spawn(
-        self, name: str, argv: list[str], ready: Callable[[], bool], *, echo: bool = False
+        self,
+        name: str,
+        argv: list[str],
+        ready: Callable[[], bool],
+        *,
+        echo: bool = False,
+        env: Mapping[str, str] | None = None,
     ) -> ManagedProcess:
-        proc = ManagedProcess(name, argv, self.logs / f"{name}.log", env=self._env(), echo=echo)
+        proc = ManagedProcess(
+            name, argv, self.logs / f"{name}.log", env={**self._env(), **(env or {})}, echo=echo
+        )
         self.processes[name] = proc
         proc.start()
         proc.wait_ready(ready, READY_TIMEOUT)
@@ -108,6 +122,13 @@ class Stack:
         }
         if self.config.demo:
             wanted["EXPORTER_PORT"] = ports.exporter
+        if self.config.ha:
+            wanted.update(
+                ALERTMANAGER_PORT_2=ports.alertmanager2,
+                RECEIVER_PORT_2=ports.receiver2,
+                ALERTMANAGER_CLUSTER_PORT=ports.cluster,
+                ALERTMANAGER_CLUSTER_PORT_2=ports.cluster2,
+            )
         if not self.config.database_url:
             wanted["POSTGRES_PORT"] = ports.postgres
         busy = [f"{port} ({var})" for var, port in wanted.items() if port_in_use(port)]
@@ -149,6 +170,20 @@ class Stack:
             self._log_says("dispatcher", "dispatcher started"),
             echo=cfg.echo,
         )
+        if cfg.ha:
+            self.progress(f"starting the second receiver on {self.url('receiver2')}")
+            self._spawn(
+                "receiver-2",
+                [PYTHON, "-m", "receiver", "serve"],
+                http_ok(f"{self.url('receiver2')}/readyz"),
+                env={"RECEIVER_PORT": str(cfg.ports.receiver2)},
+            )
+            self.progress("starting the second dispatcher")
+            self._spawn(
+                "dispatcher-2",
+                [PYTHON, "-m", "receiver", "dispatch"],
+                self._log_says("dispatcher-2", "dispatcher started"),
+            )
         if cfg.demo:
             self.progress(
                 f"starting D75 simulator (scenario {cfg.scenario}) on {self.url('exporter')}"
@@ -168,7 +203,9 @@ class Stack:
                 ],
                 http_ok(f"{self.url('exporter')}/metrics"),
             )
-        self._start_alertmanager()
+        self._start_alertmanager(1)
+        if cfg.ha:
+            self._start_alertmanager(2)
         self._start_prometheus()
 
     def _log_says(self, name: str, text: str) -> Callable[[], bool]:
@@ -193,8 +230,15 @@ class Stack:
         self.postgres = pg
         self.database_url = pg.url
 
-    def _render_alertmanager(self) -> Path:
+    def _render_alertmanager(self, index: int = 1) -> Path:
         cfg = self.config
+        # The second Alertmanager delivers to the second receiver.
+        ports = (
+            cfg.ports
+            if index == 1
+            else dataclasses.replace(cfg.ports, receiver=cfg.ports.receiver2)
+        )
+        folder = "alertmanager" if index == 1 else f"alertmanager-{index}"
         token = cfg.env.get("RECEIVER_WEBHOOK_TOKEN") or os.environ.get("RECEIVER_WEBHOOK_TOKEN")
         token_file = None
         if token:
@@ -211,8 +255,8 @@ class Stack:
                 env.get("TELEGRAM_API_URL") or "https://api.telegram.org",
             )
         return render.alertmanager_config(
-            cfg.state_dir / "alertmanager" / "alertmanager.yml",
-            cfg.ports,
+            cfg.state_dir / folder / "alertmanager.yml",
+            ports,
             token_file=token_file,
             fast_timers=cfg.fast_timers,
             source=cfg.alertmanager_dir / "alertmanager.yml",
@@ -225,6 +269,7 @@ class Stack:
             cfg.state_dir / "prometheus" / "prometheus.yml",
             cfg.ports,
             source=cfg.prometheus_dir / "prometheus.yml",
+            ha=cfg.ha,
         )
 
     def reload(self) -> None:
@@ -233,9 +278,13 @@ class Stack:
         Raises StartupError naming the component whose reload failed (its configuration is
         invalid: the running one stays in force).
         """
-        self._render_alertmanager()
+        self._render_alertmanager(1)
+        names = ["alertmanager", "prometheus"]
+        if self.config.ha:
+            self._render_alertmanager(2)
+            names.insert(1, "alertmanager2")
         self._render_prometheus()
-        for name in ("alertmanager", "prometheus"):
+        for name in names:
             request = urllib.request.Request(f"{self.url(name)}/-/reload", method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=30):
@@ -246,22 +295,37 @@ class Stack:
             except OSError as exc:
                 raise StartupError(f"{name} not reachable at {self.url(name)}: {exc}") from None
 
-    def _start_alertmanager(self) -> None:
+    def _start_alertmanager(self, index: int) -> None:
         cfg = self.config
-        config_file = self._render_alertmanager()
-        url = self.url("alertmanager")
+        config_file = self._render_alertmanager(index)
+        port_name = "alertmanager" if index == 1 else f"alertmanager{index}"
+        folder = "alertmanager" if index == 1 else f"alertmanager-{index}"
+        url = self.url(port_name)
         argv = [
             "prometheus-alertmanager",
             f"--config.file={config_file}",
-            f"--storage.path={cfg.state_dir / 'alertmanager' / 'data'}",
-            f"--web.listen-address=127.0.0.1:{cfg.ports.alertmanager}",
+            f"--storage.path={cfg.state_dir / folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{getattr(cfg.ports, port_name)}",
             f"--web.external-url={url}/",
-            "--cluster.listen-address=",
         ]
+        if cfg.ha:  # a gossip cluster of two: notifications are deduplicated between them
+            mine, peer = (
+                (cfg.ports.cluster, cfg.ports.cluster2)
+                if index == 1
+                else (cfg.ports.cluster2, cfg.ports.cluster)
+            )
+            argv += [
+                f"--cluster.listen-address=127.0.0.1:{mine}",
+                f"--cluster.peer=127.0.0.1:{peer}",
+            ]
+            if cfg.fast_timers:
+                argv.append("--cluster.peer-timeout=2s")  # the second waits this long per place
+        else:
+            argv.append("--cluster.listen-address=")
         if cfg.alertmanager_ui and (cfg.alertmanager_ui / "static" / "index.html").is_file():
             argv.append(f"--web.ui-path={cfg.alertmanager_ui / 'static'}/")
         self.progress(f"starting Alertmanager on {url}")
-        self._spawn("alertmanager", argv, http_ok(f"{url}/-/ready"))
+        self._spawn(folder, argv, http_ok(f"{url}/-/ready"))
 
     def _start_prometheus(self) -> None:
         cfg = self.config

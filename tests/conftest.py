@@ -122,6 +122,10 @@ def free_ports() -> Ports:
         receiver=free_port(),
         exporter=free_port(),
         postgres=free_port(),
+        alertmanager2=free_port(),
+        receiver2=free_port(),
+        cluster=free_port(),
+        cluster2=free_port(),
     )
 
 
