@@ -23,7 +23,7 @@ CHAT = "-100777"
 
 
 def test_database_down_gets_503_and_alertmanager_retry_stores_the_alert(
-    state_root: Path, telegram: TelegramStandin
+    state_root: Path, telegram: TelegramStandin, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = state_root / f"dbdown-{free_port()}"  # the postgres user must be able to enter it
     stack = Stack(
@@ -70,17 +70,21 @@ def test_database_down_gets_503_and_alertmanager_retry_stores_the_alert(
             90,
         )
         telegram.wait_for(lambda m: "[P0] GlobalGuard BLOCK" in m.text, 30)
-        print(
-            f"\n[drill] PostgreSQL stopped -> Telegram via Alertmanager (D76DatabaseDown): "
-            f"{took:.1f}s; the alert raised meanwhile was stored after the restart"
-        )
+        with capsys.disabled():
+            print(
+                f"\n[drill] PostgreSQL stopped -> Telegram via Alertmanager (D76DatabaseDown): "
+                f"{took:.1f}s; the alert raised meanwhile was stored after the restart"
+            )
         assert took < 120
     finally:
         stack.stop()
 
 
 def test_a_dispatcher_killed_mid_delivery_loses_nothing(
-    database_url: str, telegram: TelegramStandin, tmp_path: Path
+    database_url: str,
+    telegram: TelegramStandin,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config_dir = tmp_path / "config"
     config_dir.mkdir()
@@ -135,9 +139,11 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing(
     )
     assert set(names) == {f"Alert{i}" for i in range(30)}, "a notification was lost"
     duplicates = sum(n - 1 for n in names.values())
-    print(
-        f"\n[kill -9] killed after {killed_after} messages; 30 delivered, {duplicates} duplicate(s)"
-    )
+    with capsys.disabled():
+        print(
+            f"\n[kill -9] killed after {killed_after} messages; 30 delivered, "
+            f"{duplicates} duplicate(s)"
+        )
     # At most the one message in flight when the process died can be sent twice.
     assert duplicates <= 1
     assert query(database_url, "SELECT count(*) FROM notification WHERE state = 'sent'") == [(30,)]
