@@ -19,6 +19,7 @@ from stack.postgres import PrivatePostgres
 from stack.procs import ManagedProcess
 from stack.render import Ports
 from stack.stack import Stack, StackConfig
+from tests.standins.slack import SlackStandin
 from tests.standins.telegram import TOKEN, TelegramStandin
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,7 +63,8 @@ def database_url(postgres: PrivatePostgres) -> str:
     try:
         with conn, conn.cursor() as cur:
             cur.execute(
-                "TRUNCATE alert_history, notification, notification_attempt, digest, channel_send "
+                "TRUNCATE alert_history, notification, notification_attempt, digest, channel_send, "
+                "alert_action, daily_summary, heartbeat "
                 "RESTART IDENTITY CASCADE"
             )
     finally:
@@ -83,6 +85,22 @@ def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[obj
 @pytest.fixture
 def telegram() -> Iterator[TelegramStandin]:
     standin = TelegramStandin().start()
+    yield standin
+    standin.stop()
+
+
+def telegram_env(telegram: TelegramStandin) -> dict[str, str]:
+    """The environment that points the receiver at the Telegram stand-in."""
+    return {
+        "TELEGRAM_API_URL": telegram.api_url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_CHAT_ID": CHAT,
+    }
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    standin = SlackStandin().start()
     yield standin
     standin.stop()
 
@@ -159,13 +177,7 @@ def pipeline(
         speed=speed,
         database_url=database_url,
         fast_timers=True,
-        env={
-            "TELEGRAM_API_URL": telegram.api_url,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_CHAT_ID": CHAT,
-            "RECEIVER_WEBHOOK_TOKEN": "e2e-webhook-token",
-            **stack_env,
-        },
+        env={**telegram_env(telegram), "RECEIVER_WEBHOOK_TOKEN": "e2e-webhook-token", **stack_env},
     )
     stack = Stack(config, progress=lambda _: None)
     try:

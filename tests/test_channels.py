@@ -16,13 +16,6 @@ from tests.test_dispatcher import _ingest, _wait_state, running
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandin]:
-    standin = SlackStandin().start()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture
 def smtp() -> Iterator[SmtpStandin]:
     standin = SmtpStandin().start()
     yield standin

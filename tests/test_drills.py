@@ -7,7 +7,6 @@ in docs/OPERABILITY.md."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,13 +16,6 @@ from tests.standins.slack import SlackStandin
 from tests.standins.telegram import TelegramStandin
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStandin]:
-    standin = SlackStandin().start()
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from stack.stack import Stack, StackConfig
-from tests.conftest import REPO, TOKEN, free_port, free_ports, play, query, wait_rows
+from tests.conftest import REPO, free_port, free_ports, play, query, telegram_env, wait_rows
 from tests.standins.telegram import TelegramStandin
 from tests.test_dispatcher import _ingest
 
 pytestmark = pytest.mark.e2e
-CHAT = "-100777"
 
 
 def test_database_down_gets_503_and_alertmanager_retry_stores_the_alert(
@@ -32,11 +31,7 @@ def test_database_down_gets_503_and_alertmanager_retry_stores_the_alert(
             ports=free_ports(),
             scenario="calm",
             fast_timers=True,
-            env={
-                "TELEGRAM_API_URL": telegram.api_url,
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_CHAT_ID": CHAT,
-            },
+            env=telegram_env(telegram),
         ),
         progress=lambda _: None,
     )
@@ -104,9 +99,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing(
         **os.environ,
         "DATABASE_URL": database_url,
         "D76_CONFIG_DIR": str(config_dir),
-        "TELEGRAM_API_URL": telegram.api_url,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_CHAT_ID": CHAT,
+        **telegram_env(telegram),
         "D76_ENV": "dev",
     }
     argv = [sys.executable, "-m", "receiver", "dispatch"]

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from stack.stack import Stack, StackConfig
-from tests.conftest import TOKEN, binary, free_ports, play, query
+from tests.conftest import binary, free_ports, play, query, telegram_env
 from tests.standins.telegram import TelegramStandin
 
 pytestmark = pytest.mark.e2e
-CHAT = "-100777"
 # Each scenario and the alert titles it raises (P0-P2: they go to Telegram).
 FIRST = {"global_daily_loss": "GlobalGuard BLOCK", "route_score_low": "Route Score Low"}
 SECOND = {"high_exposure": "High Exposure Risk", "rate_limit_squeeze": "Rate Limit Warning"}
@@ -35,11 +34,7 @@ def ha_stack(database_url: str, telegram: TelegramStandin, tmp_path: Path) -> It
             ha=True,
             database_url=database_url,
             fast_timers=True,
-            env={
-                "TELEGRAM_API_URL": telegram.api_url,
-                "TELEGRAM_BOT_TOKEN": TOKEN,
-                "TELEGRAM_CHAT_ID": CHAT,
-            },
+            env=telegram_env(telegram),
         ),
         progress=lambda _: None,
     )
