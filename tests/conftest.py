@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -26,10 +27,27 @@ REPO = Path(__file__).resolve().parent.parent
 CHAT = "-100777"  # the chat the Telegram stand-in knows
 
 
+# Ports for the servers the tests start come from below the kernel's ephemeral range
+# (32768-60999 by default): a port taken from that range can be grabbed by any outgoing
+# connection between the check and the server's bind. Each is handed out once per session.
+_PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+_ports = random.Random(os.getpid())
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for _ in range(500):
+        port = _ports.randint(*_PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {_PORT_RANGE}")
 
 
 @pytest.fixture(scope="session")
