@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from receiver import cli, config, store
@@ -51,24 +51,6 @@ def _serve(settings: config.Settings, workers: int, threads: int) -> int:
 
     _Server().run()
     return 0
-
-
-def _summary(settings: config.Settings, day: date | None, print_only: bool) -> int:
-    from receiver.dispatcher import Dispatcher, build_channels
-    from receiver.summary import previous_day, render
-
-    day = day or previous_day(datetime.now(UTC).date())
-    if print_only:
-        conn = store.connect(settings.dsn)
-        try:
-            print(render(store.day_summary(conn, day)).text)
-        finally:
-            conn.close()
-        return 0
-    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, build_channels(settings))
-    outcome = dispatcher.send_once(lambda: dispatcher.send_daily_summary(day))
-    print(f"daily summary for {day}: {outcome}")
-    return 0 if outcome in ("sent", "already sent") else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return 0
     if args.command == "summary":
-        return _summary(settings, args.date, args.print)
+        return cli.run_summary(settings, args.date, args.print)
     if args.command in ("history", "ack", "prune"):
         return cli.run(args.command, settings, args)
     if args.command == "dispatch":

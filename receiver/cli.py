@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from datetime import UTC, date, datetime
 from typing import Any
 
 from receiver import config, history, store
@@ -106,6 +107,24 @@ def run_prune(settings: config.Settings, keep_days: int | None) -> int:
         conn.close()
     print(f"deleted {deleted} alert(s) that started more than {days} days ago")
     return 0
+
+
+def run_summary(settings: config.Settings, day: date | None, print_only: bool) -> int:
+    from receiver.dispatcher import Dispatcher, build_channels
+    from receiver.summary import previous_day, render
+
+    day = day or previous_day(datetime.now(UTC).date())
+    if print_only:
+        conn = store.connect(settings.dsn)
+        try:
+            print(render(store.day_summary(conn, day)).text)
+        finally:
+            conn.close()
+        return 0
+    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, build_channels(settings))
+    outcome = dispatcher.send_once(lambda: dispatcher.send_daily_summary(day))
+    print(f"daily summary for {day}: {outcome}")
+    return 0 if outcome in ("sent", "already sent") else 1
 
 
 def add_commands(sub: Any) -> None:

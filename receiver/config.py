@@ -71,10 +71,23 @@ class Email(_Strict):
         return bool(self.smtp_host and self.to)
 
 
+def _known_targets(name: str, targets: list[str]) -> None:
+    for target in targets:
+        if target not in KNOWN_TARGETS:
+            raise ValueError(
+                f"{name}: unknown target {target!r} (known: {', '.join(KNOWN_TARGETS)})"
+            )
+
+
 class DeadMan(_Strict):
     timeout_seconds: float = Field(120, gt=0)  # no Watchdog for this long: page
     check_seconds: float = Field(10, gt=0)
     targets: list[str] = Field(default_factory=lambda: ["telegram", "slack_critical"])
+
+    @model_validator(mode="after")
+    def _targets_known(self) -> DeadMan:
+        _known_targets("targets", self.targets)
+        return self
 
 
 class Api(_Strict):
@@ -90,11 +103,7 @@ class Routing(_Strict):
     @model_validator(mode="after")
     def _targets_known(self) -> Routing:
         for name, targets in [*self.receivers.items(), ("default_targets", self.default_targets)]:
-            for target in targets:
-                if target not in KNOWN_TARGETS:
-                    raise ValueError(
-                        f"{name}: unknown target {target!r} (known: {', '.join(KNOWN_TARGETS)})"
-                    )
+            _known_targets(name, targets)
         return self
 
     def targets_for(self, receiver: str) -> list[str]:

@@ -117,10 +117,12 @@ def history_page() -> ResponseReturnValue:
         )
         with receiver_state().db.connection() as conn:
             items, more = store.list_alerts(conn, filt, page.limit, page.after)
-            stats = store.stats(conn, filt, "day" if step >= timedelta(days=1) else "hour")
+            per_severity = store.bucket_counts(
+                conn, filt, "day" if step >= timedelta(days=1) else "hour", "severity"
+            )
         if more:
             next_cursor = history.encode_cursor(items[-1]["timestamp"], items[-1]["id"])
-        svg = chart(stats["by_severity"], filt.start, filt.end, step)
+        svg = chart(per_severity, filt.start, filt.end, step)
     args = {k: request.args.get(k, "") for k in request.args}
     older = [(k, v) for k in request.args if k != "cursor" for v in request.args.getlist(k)]
     older_url = url_for("page.history") + "?" + urlencode([*older, ("cursor", next_cursor or "")])

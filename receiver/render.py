@@ -11,6 +11,7 @@ Every value that comes from labels or annotations is escaped for the channel's m
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime
 
 from receiver.store import Action, Claimed, Digest
@@ -201,15 +202,17 @@ def email_html(item: Claimed) -> str:
     )
 
 
+_TAG = re.compile(r"</?(?:b|i|code|pre)>")
+
+
+def strip_markup(text: str) -> str:
+    """Telegram HTML as plain text: our tags removed, entities decoded."""
+    return html.unescape(_TAG.sub("", text))
+
+
 def plain_text(item: Claimed) -> str:
     """The same message without markup, for the log when a channel is not configured."""
-    return html.unescape(
-        telegram_text(item)
-        .replace("<b>", "")
-        .replace("</b>", "")
-        .replace("<i>", "")
-        .replace("</i>", "")
-    )
+    return strip_markup(telegram_text(item))
 
 
 def telegram_digest_text(digest: Digest) -> str:

@@ -824,30 +824,37 @@ def acknowledge_matching(
         return int(cur.rowcount)
 
 
+def bucket_counts(
+    conn: psycopg2.extensions.connection, f: HistoryFilter, bucket: str, column: str
+) -> list[dict[str, Any]]:
+    """Alerts matching ``f`` per hour or day and per value of ``column``."""
+    if bucket not in ("hour", "day") or column not in ("severity", "source", "alertname"):
+        raise ValueError((bucket, column))
+    where, params = _where(f)
+    params["bucket"] = bucket
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT date_trunc(%(bucket)s, timestamp AT TIME ZONE 'UTC'), {column}, count(*)
+                  FROM alert_history WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""",
+            params,
+        )
+        return [
+            {"bucket": b.replace(tzinfo=UTC).isoformat(), column: v, "count": n}
+            for b, v, n in cur.fetchall()
+        ]
+
+
 def stats(conn: psycopg2.extensions.connection, f: HistoryFilter, bucket: str) -> dict[str, Any]:
     """Counts per bucket by severity, source and alert name; times to ack and to resolve;
     the noisiest rules; flapping alerts (fired three or more times in the range)."""
     if bucket not in ("hour", "day"):
         raise ValueError(bucket)
+    out: dict[str, Any] = {
+        f"by_{column}": bucket_counts(conn, f, bucket, column)
+        for column in ("severity", "source", "alertname")
+    }
     where, params = _where(f)
-    params["bucket"] = bucket
-    out: dict[str, Any] = {}
     with conn, conn.cursor() as cur:
-        for key, column in (
-            ("by_severity", "severity"),
-            ("by_source", "source"),
-            ("by_alertname", "alertname"),
-        ):
-            cur.execute(
-                f"""SELECT date_trunc(%(bucket)s, timestamp AT TIME ZONE 'UTC'), {column},
-                           count(*)
-                      FROM alert_history WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""",
-                params,
-            )
-            out[key] = [
-                {"bucket": b.replace(tzinfo=UTC).isoformat(), column: v, "count": n}
-                for b, v, n in cur.fetchall()
-            ]
         cur.execute(
             f"""SELECT count(*),
                        avg(EXTRACT(EPOCH FROM acknowledged_at - starts_at)),

@@ -66,6 +66,7 @@ def test_an_unknown_environment_is_refused(config_env: pytest.MonkeyPatch) -> No
         ("listen: {port: many}", "receiver.listen.port"),
         ("dispatcher: {max_retries: -1}", "receiver.dispatcher.max_retries"),
         ("routing: {receivers: {d76-p0: [pager]}}", "unknown target 'pager'"),
+        ("deadman: {targets: [telgram]}", "unknown target 'telgram'"),
         ("telegram: {colour: blue}", "receiver.telegram.colour"),
         ("telegram: {bot_token: '1:x'}", "receiver.telegram.bot_token: secrets are read"),
         ("listen: [1, 2", "not valid YAML"),

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import os
-import re
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -35,9 +33,9 @@ from telegram.request import HTTPXRequest
 
 from receiver.channels.base import NotConfigured, Outgoing, PermanentError, TransientError
 from receiver.config import Telegram as TelegramSettings
+from receiver.render import strip_markup
 
 log = logging.getLogger("d76.dispatcher")
-_TAG = re.compile(r"</?(?:b|i|code|pre)>")
 
 
 class _Migrated(Exception):
@@ -46,10 +44,6 @@ class _Migrated(Exception):
 
 class _EntityError(Exception):
     """Telegram refused the message's HTML entities (400 "can't parse entities")."""
-
-
-def _plain(text: str) -> str:
-    return html.unescape(_TAG.sub("", text))
 
 
 class TelegramChannel:
@@ -162,7 +156,7 @@ class TelegramChannel:
         except _EntityError:
             # Telegram could not parse the markup: the message matters more than its bold.
             log.warning("telegram rejected the HTML of a message; sending it as plain text")
-            sent = self._run(attempt(_plain(message.text), None))
+            sent = self._run(attempt(strip_markup(message.text), None))
         return str(sent.message_id)
 
     def close(self) -> None:
