@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("history", "ack", "prune"):
         return cli.run(args.command, settings, args)
     if args.command == "dispatch":
-        from receiver.dispatcher import main as dispatch_main
+        from receiver.delivery import main as dispatch_main
 
         return dispatch_main(settings)
     return _serve(settings, args.workers, args.threads)

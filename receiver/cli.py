@@ -110,7 +110,8 @@ def run_prune(settings: config.Settings, keep_days: int | None) -> int:
 
 
 def run_summary(settings: config.Settings, day: date | None, print_only: bool) -> int:
-    from receiver.dispatcher import Dispatcher, build_channels
+    from receiver.delivery.chores import send_daily_summary
+    from receiver.delivery.outgoing import build_channels
     from receiver.summary import previous_day, render
 
     day = day or previous_day(datetime.now(UTC).date())
@@ -121,10 +122,16 @@ def run_summary(settings: config.Settings, day: date | None, print_only: bool) -
         finally:
             conn.close()
         return 0
-    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, build_channels(settings))
-    outcome = dispatcher.send_once(lambda: dispatcher.send_daily_summary(day))
+    channels = build_channels(settings)
+    conn = store.connect(settings.dsn)
+    try:
+        outcome = send_daily_summary(conn, channels, day, force=True)
+    finally:
+        conn.close()
+        for channel in channels.values():
+            channel.close()
     print(f"daily summary for {day}: {outcome}")
-    return 0 if outcome in ("sent", "already sent") else 1
+    return 0 if outcome == "sent" or outcome.startswith("already") else 1
 
 
 def add_commands(sub: Any) -> None:

@@ -111,23 +111,30 @@ class Routing(_Strict):
 
 
 class Dispatcher(_Strict):
-    max_retries: int = Field(3, ge=0, le=20)
+    max_retries: int = Field(3, ge=0, le=20)  # quick retries before a message is reported failing
     backoff_base_seconds: float = Field(2, gt=0)
-    backoff_max_seconds: float = Field(60, gt=0)
-    lease_seconds: float = Field(60, gt=0)
-    batch_size: int = Field(20, ge=1, le=1000)
+    backoff_max_seconds: float = Field(10, gt=0)  # a failing destination is probed this often
+    retry_for_hours: float = Field(24, gt=0)  # an undelivered message is given up after this
+    lease_seconds: float = Field(30, gt=0)  # renewed every third of it while a send runs
     idle_wake_seconds: float = Field(5, gt=0)
     rate_limit_per_window: int = Field(10, ge=1)  # messages per destination per window
     rate_window_seconds: float = Field(60, gt=0)
-    p0_reserve: int = Field(2, ge=0)  # slots of each window only a P0 may use
-    sweep_after_seconds: float = Field(600, gt=0)  # failed notifications are queued again...
+    p0_reserve: int = Field(2, ge=0)  # slots of each window only a P0 page may use
+    sweep_after_seconds: float = Field(600, gt=0)  # permanently failed ones are queued again...
     max_sweeps: int = Field(6, ge=0)  # ...this many times at most...
     sweep_max_age_hours: float = Field(24, gt=0)  # ...while they are younger than this
+    # Alertmanager's repeats of a still-firing, unacknowledged alert remind Telegram when the
+    # alert was last told at least this long ago (by severity; absent: no reminders).
+    remind_after_minutes: dict[str, float] = Field(
+        default_factory=lambda: {"P0": 12.0, "P1": 50.0, "P2": 200.0}
+    )
+    remind_targets: list[str] = Field(default_factory=lambda: ["telegram"])
 
     @model_validator(mode="after")
     def _reserve_leaves_room(self) -> Dispatcher:
         if self.p0_reserve >= self.rate_limit_per_window:
             raise ValueError("p0_reserve must be smaller than rate_limit_per_window")
+        _known_targets("remind_targets", self.remind_targets)
         return self
 
 

@@ -14,10 +14,12 @@ import html
 import re
 from datetime import datetime
 
-from receiver.store import Action, Claimed, Digest
+from receiver.model import Claimed, Digest, Kind
+from receiver.store import Action
 
 SEVERITY_EMOJI = {"P0": "🔴", "P1": "🟠", "P2": "⚠️", "P3": "ℹ️"}
 RESOLVED_EMOJI = "✅"
+REMINDER_EMOJI = "🔁"
 TELEGRAM_LIMIT = 4096  # characters per message, after entity parsing
 # Labels shown as "Key: value" when the description does not already say them.
 SCOPE_LABELS = ("exchange", "category", "route", "symbol", "tier")
@@ -43,15 +45,27 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
 
 
+def headline_prefix(item: Claimed) -> str:
+    """What the message tells, before the title: nothing for a firing."""
+    if item.kind == Kind.REMINDER:
+        return "STILL FIRING: "
+    if item.kind == Kind.RESOLVED:
+        return "FIRED AND RESOLVED: " if item.fired_and_resolved else "RESOLVED: "
+    return ""
+
+
+def _emoji(item: Claimed) -> str:
+    if item.kind == Kind.RESOLVED:
+        return RESOLVED_EMOJI
+    if item.kind == Kind.REMINDER:
+        return REMINDER_EMOJI
+    return SEVERITY_EMOJI.get(item.severity, "🔔")
+
+
 def telegram_text(item: Claimed) -> str:
-    """Telegram HTML for one alert notification (firing or resolved)."""
-    severity = item.severity
-    if item.kind == "resolved":
-        title = _escape_within(item.title, 200)
-        head = f"{RESOLVED_EMOJI} <b>[{_escape(severity)}] RESOLVED: {title}</b>"
-    else:
-        emoji = SEVERITY_EMOJI.get(severity, "🔔")
-        head = f"{emoji} <b>[{_escape(severity)}] {_escape_within(item.title, 200)}</b>"
+    """Telegram HTML for one alert notification (firing, resolved or reminder)."""
+    title = _escape_within(item.title, 200)
+    head = f"{_emoji(item)} <b>[{_escape(item.severity)}] {headline_prefix(item)}{title}</b>"
     lines = [head]
     description = item.annotations.get("description", "")
     for label in SCOPE_LABELS:
@@ -60,10 +74,14 @@ def telegram_text(item: Claimed) -> str:
             lines.append(f"{label.title()}: {_escape_within(value, 200)}")
     tail = []
     action = item.annotations.get("action")
-    if action and item.kind == "firing":
+    if action and item.kind == Kind.FIRING:
         tail.append(f"Action: {_escape_within(action, 500)}")
-    if item.kind == "resolved":
+    if item.kind == Kind.RESOLVED:
+        if item.fired_and_resolved:
+            tail.append(f"Fired: {_when(item.starts_at)} (not delivered before it resolved)")
         tail.append(f"Resolved: {_when(item.ends_at)}")
+    if item.kind == Kind.REMINDER:
+        tail.append("Still firing and not acknowledged")
     tail.append(
         f"<i>{_escape_within(item.alertname, 200)} · {_escape_within(item.source, 60)}"
         f" · since {_when(item.starts_at)}</i>"
@@ -93,9 +111,8 @@ def _slack_escape(text: str, limit: int) -> str:
 
 def slack_body(item: Claimed) -> dict[str, object]:
     """An incoming-webhook payload: Block Kit inside an attachment coloured by severity."""
-    resolved = item.kind == "resolved"
-    emoji = RESOLVED_EMOJI if resolved else SEVERITY_EMOJI.get(item.severity, "🔔")
-    head = f"{emoji} [{item.severity}] {'RESOLVED: ' if resolved else ''}{item.title}"
+    resolved = item.kind == Kind.RESOLVED
+    head = f"{_emoji(item)} [{item.severity}] {headline_prefix(item)}{item.title}"
     fields = [
         {"type": "mrkdwn", "text": f"*{label.title()}:* {_slack_escape(value, 200)}"}
         for label in SCOPE_LABELS
@@ -132,12 +149,15 @@ def slack_body(item: Claimed) -> dict[str, object]:
     return {"text": _slack_escape(head, 300), "attachments": [{"color": colour, "blocks": blocks}]}
 
 
+def _digest_kind(kind: str) -> str:
+    return "" if kind == Kind.FIRING else f" {kind}"
+
+
 def digest_plain(digest: Digest) -> str:
     """The digest without markup (email)."""
     lines = [f"+{digest.folded} more (folded to stay under the message rate limit):"]
     lines += [
-        f"{e['count']}× {e['alertname']} {e['severity']}"
-        f"{' resolved' if e['kind'] == 'resolved' else ''}"
+        f"{e['count']}× {e['alertname']} {e['severity']}{_digest_kind(e['kind'])}"
         for e in digest.summary
     ]
     lines.append("Every one of them is in the alert history.")
@@ -146,8 +166,7 @@ def digest_plain(digest: Digest) -> str:
 
 def slack_digest_body(digest: Digest) -> dict[str, object]:
     lines = [
-        f"{e['count']}× {e['alertname']} {e['severity']}"
-        f"{' resolved' if e['kind'] == 'resolved' else ''}"
+        f"{e['count']}× {e['alertname']} {e['severity']}{_digest_kind(e['kind'])}"
         for e in digest.summary
     ]
     text = f"📦 +{digest.folded} more (folded to stay under the message rate limit)"
@@ -178,8 +197,7 @@ def slack_digest_body(digest: Digest) -> dict[str, object]:
 
 
 def email_subject(item: Claimed) -> str:
-    state = "RESOLVED: " if item.kind == "resolved" else ""
-    return f"[{item.severity}] {state}{item.title} ({item.alertname})"[:200]
+    return f"[{item.severity}] {headline_prefix(item)}{item.title} ({item.alertname})"[:200]
 
 
 def email_html(item: Claimed) -> str:
@@ -190,13 +208,15 @@ def email_html(item: Claimed) -> str:
         for label in SCOPE_LABELS
         if (value := item.labels.get(label))
     )
-    colour = RESOLVED_COLOUR if item.kind == "resolved" else SLACK_COLOUR.get(item.severity, "#999")
+    colour = (
+        RESOLVED_COLOUR if item.kind == Kind.RESOLVED else SLACK_COLOUR.get(item.severity, "#999")
+    )
     description = esc(item.annotations.get("description", "")).replace("\n", "<br>")
     action = item.annotations.get("action", "")
     return (
         f"<html><body><h2 style='color:{colour}'>{esc(email_subject(item))}</h2>"
         f"<table>{rows}</table><p>{description}</p>"
-        + (f"<p><b>Action:</b> {esc(action)}</p>" if action and item.kind == "firing" else "")
+        + (f"<p><b>Action:</b> {esc(action)}</p>" if action and item.kind == Kind.FIRING else "")
         + f"<p><small>{esc(item.alertname)} · {esc(item.source)} · since "
         f"{_when(item.starts_at)}</small></p></body></html>"
     )
@@ -221,7 +241,7 @@ def telegram_digest_text(digest: Digest) -> str:
         f"📦 <b>+{digest.folded} more</b> (folded to stay under the message rate limit):",
     ]
     for shown, entry in enumerate(digest.summary):
-        kind = " resolved" if entry["kind"] == "resolved" else ""
+        kind = _digest_kind(entry["kind"])
         line = (
             f"{entry['count']}× {_escape_within(entry['alertname'], 100)} "
             f"{_escape(entry['severity'])}{kind}"

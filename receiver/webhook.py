@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from receiver import payload, store
+from receiver.config import Settings
 from receiver.errors import InvalidPayload, Unauthorized
 from receiver.extensions import receiver_state
 
@@ -31,6 +32,16 @@ def _check_token() -> None:
         raise Unauthorized("webhook: missing or wrong bearer token (RECEIVER_WEBHOOK_TOKEN)")
 
 
+def ingest_policy(settings: Settings) -> store.IngestPolicy:
+    """What ingest needs of the delivery settings: when to give up, when to remind."""
+    d = settings.dispatcher
+    return store.IngestPolicy(
+        retry_for_seconds=d.retry_for_hours * 3600,
+        remind_after_seconds={sev: minutes * 60 for sev, minutes in d.remind_after_minutes.items()},
+        remind_targets=tuple(d.remind_targets),
+    )
+
+
 @bp.post("/webhook")
 def receive() -> ResponseReturnValue:
     state = receiver_state()
@@ -43,7 +54,7 @@ def receive() -> ResponseReturnValue:
     notification = payload.parse(document)
     targets = state.settings.routing.targets_for(notification.receiver)
     with state.db.connection() as conn:
-        result = store.ingest(conn, notification, targets)
+        result = store.ingest(conn, notification, targets, ingest_policy(state.settings))
     for alert in notification.alerts:
         state.metrics.alerts_received.labels(alert.status).inc()
     state.metrics.notifications_queued.inc(result.queued)
@@ -54,4 +65,6 @@ def receive() -> ResponseReturnValue:
         new=result.new,
         resolved=result.resolved,
         queued=result.queued,
+        refired=result.refired,
+        reminders=result.reminders,
     )

@@ -25,11 +25,18 @@ class DeliveryError(Exception):
 
 
 class TransientError(DeliveryError):
-    """Worth retrying: network trouble, 5xx, rate limits."""
+    """Worth retrying: network trouble, 5xx, rate limits.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    ``outcome_unknown``: the request may have been delivered (it timed out after it was
+    sent), so a retry may duplicate it; such an attempt is recorded as ``unknown``.
+    """
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, outcome_unknown: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
 
 
 class PermanentError(DeliveryError):

@@ -25,7 +25,11 @@ class SlackChannel:
         try:
             response = self._client.post(self._url, json=body)
         except httpx.HTTPError as exc:
-            raise TransientError(f"{self.name}: {type(exc).__name__}") from None
+            # A read timeout comes after the request went out: Slack may have posted it.
+            raise TransientError(
+                f"{self.name}: {type(exc).__name__}",
+                outcome_unknown=isinstance(exc, httpx.ReadTimeout),
+            ) from None
         if response.status_code == 200:
             return None
         detail = f"{self.name}: HTTP {response.status_code} {response.text[:200]}"

@@ -28,6 +28,7 @@ from telegram.error import (
     InvalidToken,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.request import HTTPXRequest
 
@@ -116,8 +117,9 @@ class TelegramChannel:
         # BadRequest is a NetworkError subclass: it must be tested first.
         if isinstance(exc, BadRequest | Forbidden):
             raise PermanentError(f"telegram: {detail}")
-        # Everything else (TimedOut, NetworkError, which covers the Bot API's 5xx) is transient.
-        raise TransientError(f"telegram: {detail}")
+        # Everything else (TimedOut, NetworkError, which covers the Bot API's 5xx) is transient;
+        # after a timeout Telegram may have posted the message all the same.
+        raise TransientError(f"telegram: {detail}", outcome_unknown=isinstance(exc, TimedOut))
 
     def send(self, message: Outgoing) -> str | None:
         bot = self._ensure_bot()

@@ -1,0 +1,51 @@
+"""Delivery: the dispatcher that takes notifications from the outbox to the channels.
+
+- ``worker``: the loop (claim, decide, send, record) and the lease keeper
+- ``chores``: timed chores (heartbeat, dead man's switch, sweep, daily summary)
+- ``outgoing``: the channels by target, and how each shows a notification
+
+The decisions themselves are ``receiver.lifecycle``'s pure functions.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+from receiver.config import Settings
+from receiver.deadman import DeadMansSwitch
+from receiver.delivery.chores import Chores
+from receiver.delivery.outgoing import build_channels
+from receiver.delivery.worker import Dispatcher
+
+
+def build(settings: Settings, *, deadman: bool = True) -> Dispatcher:
+    """A dispatcher with every channel and chore the settings call for."""
+    channels = build_channels(settings)
+    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, channels)
+    switch = DeadMansSwitch(settings) if deadman else None
+    dispatcher.chores = Chores(dispatcher.name, settings, channels, switch)
+    return dispatcher
+
+
+def main(settings: Settings) -> int:
+    dispatcher = build(settings)
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        dispatcher.stop()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    poller = None
+    if settings.telegram.configured and settings.telegram.buttons:
+        from receiver.telegram_updates import UpdatePoller
+
+        poller = UpdatePoller(settings)
+        poller.start()
+    dispatcher.run()
+    if poller is not None:
+        poller.stop(timeout=1)
+    return 0
+
+
+__all__ = ["Chores", "Dispatcher", "build", "build_channels", "main"]

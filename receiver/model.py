@@ -1,0 +1,123 @@
+"""The receiver's vocabulary: the states of an alert and of a notification, and the records
+the store hands to the dispatcher. Declared once; the transitions between these states are
+the pure functions of ``receiver.lifecycle``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Kind(StrEnum):
+    """What a notification tells."""
+
+    FIRING = "firing"  # the alert fired (with Ack/Silence buttons on Telegram)
+    RESOLVED = "resolved"  # it resolved; "fired and resolved" when the firing never went out
+    REMINDER = "reminder"  # it still fires and nobody acknowledged it
+
+
+class State(StrEnum):
+    """Where one notification (one message to one target) stands."""
+
+    QUEUED = "queued"  # waiting for its time, its turn, its destination or the budget
+    SENDING = "sending"  # claimed by one dispatcher under a lease
+    FOLDED = "folded"  # over budget: waits in its target's pending digest
+    SENT = "sent"  # delivered
+    DIGESTED = "digested"  # told by a delivered digest
+    SUPERSEDED = "superseded"  # never sent: a later message of the same alert tells it
+    CANCELLED = "cancelled"  # no longer worth sending (acknowledged, or a reminder too late)
+    FAILED = "failed"  # gave up: a permanent error, or too old to be worth sending
+    UNSENT = "unsent"  # the channel is not configured: logged and recorded only
+
+    @property
+    def final(self) -> bool:
+        return self not in (State.QUEUED, State.SENDING, State.FOLDED)
+
+
+class DigestState(StrEnum):
+    PENDING = "pending"  # collecting folded notifications, waiting for a free slot
+    SENDING = "sending"  # claimed under a lease
+    SENT = "sent"
+    FAILED = "failed"  # only rows from before the lifecycle; a failed send returns to pending
+
+
+SEVERITY_PRIORITY = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
+UNKNOWN_PRIORITY = 9  # an alert without a known severity goes after every known one
+
+
+def priority_of(severity: str) -> int:
+    return SEVERITY_PRIORITY.get(severity, UNKNOWN_PRIORITY)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A notification claimed for delivery, with the alert it is about."""
+
+    id: int
+    kind: str
+    target: str
+    priority: int
+    attempts: int
+    reply_to: str | None  # message id of the firing message (or its digest), for a reply
+    alert_id: int
+    severity: str
+    source: str
+    alertname: str
+    title: str
+    message: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str
+    acknowledged: bool = False
+    claim_token: int = 0  # fencing: only the holder of this token may record the outcome
+    episode: int = 1
+    created_at: datetime | None = None
+    give_up_at: datetime | None = None
+    claimed_at: datetime | None = None  # the database's time when it was claimed
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Claimed:
+        return cls(**{name: row[name] for name in cls.__slots__ if name in row})
+
+    @property
+    def fired_and_resolved(self) -> bool:
+        """A resolved message whose firing was never delivered: it tells both."""
+        return self.kind == Kind.RESOLVED and not self.reply_to
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """The newest episode of one alert occurrence (fingerprint, startsAt), as ingest sees it."""
+
+    id: int
+    fingerprint: str
+    starts_at: datetime
+    episode: int
+    severity: str
+    status: str
+    acknowledged: bool
+    ends_at: datetime | None
+    previous_ends_at: datetime | None  # when the episode before this one resolved
+    last_told_at: datetime | None  # the last firing or reminder queued for it
+    undelivered: bool  # a firing or reminder of it is still on its way
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    id: int
+    target: str
+    folded: int
+    summary: list[dict[str, Any]]  # alertname, severity, kind, count; most frequent first
+    claim_token: int = 0
+    reply_to: str | None = None

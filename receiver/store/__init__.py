@@ -1,0 +1,83 @@
+"""Every SQL statement the receiver runs, one module per concern.
+
+- ``db``: connections, migrations, LISTEN/NOTIFY, advisory locks
+- ``ingest``: the webhook's one transaction (alerts stored, notifications queued)
+- ``outbox``: claiming notifications and recording their fenced outcomes
+- ``budget``: the per-destination rate budget
+- ``digests``: storm digests
+- ``history``: the history API, page and CLI
+- ``reports``: the daily summary
+- ``health``: heartbeats and the Watchdog
+
+Callers import the names below from ``receiver.store``.
+"""
+
+from receiver.store.budget import release_send, reserve_send
+from receiver.store.db import (
+    MIGRATIONS_DIR,
+    OUTBOX_CHANNEL,
+    UNAVAILABLE,
+    Connection,
+    connect,
+    listen,
+    migrate,
+    notify,
+    try_singleton_lock,
+)
+from receiver.store.health import firing_occurrence, touch_dispatcher, watchdog_state
+from receiver.store.history import (
+    Action,
+    acknowledge,
+    acknowledge_matching,
+    actions_for,
+    alert_detail,
+    alert_view,
+    bucket_counts,
+    list_alerts,
+    prune,
+    record_action,
+    stats,
+)
+from receiver.store.ingest import WATCHDOG, IngestPolicy, IngestResult, ingest
+from receiver.store.reports import (
+    DaySummary,
+    claim_daily_summary,
+    day_summary,
+    finish_daily_summary,
+)
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "OUTBOX_CHANNEL",
+    "UNAVAILABLE",
+    "WATCHDOG",
+    "Action",
+    "Connection",
+    "DaySummary",
+    "IngestPolicy",
+    "IngestResult",
+    "acknowledge",
+    "acknowledge_matching",
+    "actions_for",
+    "alert_detail",
+    "alert_view",
+    "bucket_counts",
+    "claim_daily_summary",
+    "connect",
+    "day_summary",
+    "finish_daily_summary",
+    "firing_occurrence",
+    "ingest",
+    "list_alerts",
+    "listen",
+    "migrate",
+    "notify",
+    "prune",
+    "record_action",
+    "release_send",
+    "reserve_send",
+    "stats",
+    "touch_dispatcher",
+    "try_singleton_lock",
+    "watchdog_state",
+]

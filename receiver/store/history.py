@@ -1,0 +1,337 @@
+"""The history: alerts queried, acknowledged, counted and pruned (the API, page and CLI)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg2.extras
+
+from receiver.history import HistoryFilter
+from receiver.model import Claimed
+from receiver.store.db import Connection
+
+
+def acknowledge(conn: Connection, alert_id: int, actor: str, comment: str | None = None) -> bool:
+    """Mark the alert acknowledged (idempotent); False if there is no such alert."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """UPDATE alert_history
+                  SET acknowledged = TRUE, acknowledged_at = d76_now(), acknowledged_by = %s,
+                      updated_at = d76_now()
+                WHERE id = %s AND NOT acknowledged""",
+            (actor, alert_id),
+        )
+        if cur.rowcount:
+            cur.execute(
+                "INSERT INTO alert_action (alert_id, action, actor, detail) "
+                "VALUES (%s, 'ack', %s, %s)",
+                (alert_id, actor, json.dumps({"comment": comment} if comment else {})),
+            )
+            return True
+        cur.execute("SELECT 1 FROM alert_history WHERE id = %s", (alert_id,))
+        return cur.fetchone() is not None
+
+
+def record_action(
+    conn: Connection,
+    alert_id: int,
+    action: str,
+    actor: str,
+    detail: dict[str, Any],
+) -> None:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO alert_action (alert_id, action, actor, detail) VALUES (%s, %s, %s, %s)",
+            (alert_id, action, actor, json.dumps(detail)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    action: str
+    actor: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+def alert_view(conn: Connection, alert_id: int) -> Claimed | None:
+    """The alert as its firing message shows it (for editing that message)."""
+    with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute(
+            """SELECT 0 AS id, 'firing' AS kind, 'telegram' AS target, 0 AS priority,
+                      0 AS attempts, NULL AS reply_to, id AS alert_id, severity, source,
+                      alertname, title, message, status, starts_at, ends_at, labels,
+                      annotations, generator_url, acknowledged, episode
+                 FROM alert_history WHERE id = %s""",
+            (alert_id,),
+        )
+        row = cur.fetchone()
+    return Claimed.from_row(row) if row else None
+
+
+def actions_for(conn: Connection, alert_id: int) -> list[Action]:
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT action, actor, at, detail FROM alert_action WHERE alert_id = %s "
+            "ORDER BY at, id",
+            (alert_id,),
+        )
+        return [Action(*row) for row in cur.fetchall()]
+
+
+_ALERT_COLUMNS = (
+    "id",
+    "timestamp",
+    "severity",
+    "source",
+    "title",
+    "message",
+    "metadata",
+    "acknowledged",
+    "acknowledged_at",
+    "acknowledged_by",
+    "fingerprint",
+    "alertname",
+    "status",
+    "starts_at",
+    "ends_at",
+    "labels",
+    "annotations",
+    "generator_url",
+    "receiver",
+)
+
+
+def _where(f: HistoryFilter) -> tuple[str, dict[str, Any]]:
+    clauses = ["timestamp >= %(start)s", "timestamp < %(end)s"]
+    params: dict[str, Any] = {"start": f.start, "end": f.end}
+    if f.severities:
+        clauses.append("severity = ANY(%(severities)s)")
+        params["severities"] = list(f.severities)
+    if f.sources:
+        clauses.append("source = ANY(%(sources)s)")
+        params["sources"] = list(f.sources)
+    if f.alertnames:
+        clauses.append("alertname = ANY(%(alertnames)s)")
+        params["alertnames"] = list(f.alertnames)
+    if f.status is not None:
+        clauses.append("status = %(status)s")
+        params["status"] = f.status
+    if f.acknowledged is not None:
+        clauses.append("acknowledged = %(acknowledged)s")
+        params["acknowledged"] = f.acknowledged
+    if f.labels:
+        clauses.append("labels @> %(labels)s")
+        params["labels"] = json.dumps(f.labels)
+    return " AND ".join(clauses), params
+
+
+def _alert_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(_ALERT_COLUMNS, row, strict=True))
+
+
+def list_alerts(
+    conn: Connection,
+    f: HistoryFilter,
+    limit: int,
+    after: tuple[datetime, int] | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Alerts matching ``f``, newest first (timestamp, id), after the keyset ``after``;
+    returns the page and whether more follow."""
+    where, params = _where(f)
+    if after is not None:
+        where += " AND (timestamp, id) < (%(after_ts)s, %(after_id)s)"
+        params.update(after_ts=after[0], after_id=after[1])
+    params["limit"] = limit + 1
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alert_history WHERE {where} "
+            "ORDER BY timestamp DESC, id DESC LIMIT %(limit)s",
+            params,
+        )
+        rows = cur.fetchall()
+    return [_alert_dict(r) for r in rows[:limit]], len(rows) > limit
+
+
+def alert_detail(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    """One alert with its whole lifecycle: notifications and every attempt, actions."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alert_history WHERE id = %s", (alert_id,)
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        alert = _alert_dict(row)
+        cur.execute(
+            """SELECT n.id, n.kind, n.target, n.state, n.attempts, n.sweeps, n.created_at,
+                      n.sent_at, n.message_id, n.last_error, n.digest_id,
+                      COALESCE(json_agg(json_build_object(
+                          'at', a.attempted_at, 'outcome', a.outcome,
+                          'duration_ms', a.duration_ms, 'message_id', a.message_id,
+                          'error', a.error) ORDER BY a.id)
+                        FILTER (WHERE a.id IS NOT NULL), '[]')
+                 FROM notification n LEFT JOIN notification_attempt a ON a.notification_id = n.id
+                WHERE n.alert_id = %s GROUP BY n.id ORDER BY n.id""",
+            (alert_id,),
+        )
+        names = (
+            "id",
+            "kind",
+            "target",
+            "state",
+            "attempts",
+            "sweeps",
+            "created_at",
+            "sent_at",
+            "message_id",
+            "last_error",
+            "digest_id",
+            "attempt_log",
+        )
+        alert["notifications"] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        cur.execute(
+            "SELECT action, actor, at, detail FROM alert_action WHERE alert_id = %s "
+            "ORDER BY at, id",
+            (alert_id,),
+        )
+        alert["actions"] = [
+            dict(zip(("action", "actor", "at", "detail"), r, strict=True)) for r in cur.fetchall()
+        ]
+    return alert
+
+
+def acknowledge_matching(
+    conn: Connection, f: HistoryFilter, actor: str, comment: str | None
+) -> int:
+    """Acknowledge every unacknowledged alert matching ``f``; return how many."""
+    where, params = _where(f)
+    params.update(actor=actor, detail=json.dumps({"comment": comment} if comment else {}))
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"""WITH acked AS (
+                   UPDATE alert_history SET acknowledged = TRUE, acknowledged_at = d76_now(),
+                          acknowledged_by = %(actor)s, updated_at = d76_now()
+                    WHERE {where} AND NOT acknowledged
+                RETURNING id)
+                INSERT INTO alert_action (alert_id, action, actor, detail)
+                SELECT id, 'ack', %(actor)s, %(detail)s FROM acked""",
+            params,
+        )
+        return int(cur.rowcount)
+
+
+def bucket_counts(
+    conn: Connection, f: HistoryFilter, bucket: str, column: str
+) -> list[dict[str, Any]]:
+    """Alerts matching ``f`` per hour or day and per value of ``column``."""
+    if bucket not in ("hour", "day") or column not in ("severity", "source", "alertname"):
+        raise ValueError((bucket, column))
+    where, params = _where(f)
+    params["bucket"] = bucket
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT date_trunc(%(bucket)s, timestamp AT TIME ZONE 'UTC'), {column}, count(*)
+                  FROM alert_history WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""",
+            params,
+        )
+        return [
+            {"bucket": b.replace(tzinfo=UTC).isoformat(), column: v, "count": n}
+            for b, v, n in cur.fetchall()
+        ]
+
+
+def stats(conn: Connection, f: HistoryFilter, bucket: str) -> dict[str, Any]:
+    """Counts per bucket by severity, source and alert name; times to ack and to resolve;
+    the noisiest rules; flapping alerts (fired three or more times in the range)."""
+    if bucket not in ("hour", "day"):
+        raise ValueError(bucket)
+    out: dict[str, Any] = {
+        f"by_{column}": bucket_counts(conn, f, bucket, column)
+        for column in ("severity", "source", "alertname")
+    }
+    where, params = _where(f)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT count(*),
+                       avg(EXTRACT(EPOCH FROM acknowledged_at - starts_at)),
+                       percentile_cont(0.9) WITHIN GROUP (
+                           ORDER BY EXTRACT(EPOCH FROM acknowledged_at - starts_at)),
+                       count(acknowledged_at),
+                       avg(EXTRACT(EPOCH FROM ends_at - starts_at)),
+                       percentile_cont(0.9) WITHIN GROUP (
+                           ORDER BY EXTRACT(EPOCH FROM ends_at - starts_at)),
+                       count(ends_at)
+                  FROM alert_history WHERE {where}""",
+            params,
+        )
+        total, ack_mean, ack_p90, acked, res_mean, res_p90, resolved = cur.fetchone() or (
+            0,
+            None,
+            None,
+            0,
+            None,
+            None,
+            0,
+        )
+
+        def num(value: Any) -> float | None:
+            return None if value is None else round(float(value), 3)
+
+        out["total"] = total
+        out["time_to_ack_seconds"] = {"count": acked, "mean": num(ack_mean), "p90": num(ack_p90)}
+        out["time_to_resolve_seconds"] = {
+            "count": resolved,
+            "mean": num(res_mean),
+            "p90": num(res_p90),
+        }
+        cur.execute(
+            f"""SELECT alertname, severity, count(*) FROM alert_history WHERE {where}
+                 GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 10""",
+            params,
+        )
+        out["noisiest"] = [
+            {"alertname": a, "severity": s, "count": n} for a, s, n in cur.fetchall()
+        ]
+        cur.execute(
+            f"""SELECT alertname, fingerprint, min(labels::text), count(*),
+                       count(*) FILTER (WHERE status = 'resolved')
+                  FROM alert_history WHERE {where}
+                 GROUP BY 1, 2 HAVING count(*) >= 3 ORDER BY 4 DESC, 1 LIMIT 20""",
+            params,
+        )
+        out["flapping"] = [
+            {
+                "alertname": a,
+                "fingerprint": fp,
+                "labels": json.loads(lbl),
+                "occurrences": n,
+                "resolved": r,
+            }
+            for a, fp, lbl, n, r in cur.fetchall()
+        ]
+    return out
+
+
+def prune(conn: Connection, keep_days: int) -> int:
+    """Delete alerts (and their notifications and actions) that started over ``keep_days``
+    ago; return how many alerts went."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "DELETE FROM alert_history WHERE timestamp < now() - make_interval(days => %s)",
+            (keep_days,),
+        )
+        deleted = int(cur.rowcount)
+        cur.execute(
+            "DELETE FROM digest d WHERE created_at < now() - make_interval(days => %s) "
+            "AND NOT EXISTS (SELECT 1 FROM notification n WHERE n.digest_id = d.id)",
+            (keep_days,),
+        )
+        cur.execute(
+            "DELETE FROM daily_summary WHERE day < (now() - make_interval(days => %s))::date",
+            (keep_days,),
+        )
+    return deleted
