@@ -100,7 +100,7 @@ class DeliveryStateCollector(Collector):
                 cur.execute(
                     """SELECT n.target, count(*) FROM notification_attempt a
                          JOIN notification n ON n.id = a.notification_id
-                        WHERE a.outcome = 'retry' GROUP BY 1"""
+                        WHERE a.outcome IN ('retry', 'throttled', 'unknown') GROUP BY 1"""
                 )
                 retry_rows = cur.fetchall()
                 cur.execute("SELECT target, state, count(*) FROM digest GROUP BY 1, 2")

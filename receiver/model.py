@@ -85,6 +85,7 @@ class Claimed:
     created_at: datetime | None = None
     give_up_at: datetime | None = None
     claimed_at: datetime | None = None  # the database's time when it was claimed
+    firing_told: bool = True  # its firing was delivered (sent, or told by a digest)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Claimed:
@@ -93,7 +94,7 @@ class Claimed:
     @property
     def fired_and_resolved(self) -> bool:
         """A resolved message whose firing was never delivered: it tells both."""
-        return self.kind == Kind.RESOLVED and not self.reply_to
+        return self.kind == Kind.RESOLVED and not self.firing_told
 
 
 @dataclass(frozen=True, slots=True)

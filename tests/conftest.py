@@ -82,7 +82,7 @@ def database_url(postgres: PrivatePostgres) -> str:
         with conn, conn.cursor() as cur:
             cur.execute(
                 "TRUNCATE alert_history, notification, notification_attempt, digest, channel_send, "
-                "alert_action, daily_summary, heartbeat "
+                "alert_action, daily_summary, heartbeat, destination "
                 "RESTART IDENTITY CASCADE"
             )
     finally:

@@ -79,7 +79,7 @@ def test_slack_429_waits_retry_after_and_5xx_is_retried(
         slack.wait_for("CRITICAL", 1, 15)
         _wait_state(database_url, "sent")
     outcomes = query(database_url, "SELECT outcome FROM notification_attempt ORDER BY id")
-    assert outcomes == [("retry",), ("retry",), ("sent",)]
+    assert outcomes == [("throttled",), ("retry",), ("sent",)]
     # The receiver's /metrics shows what the dispatcher process did.
     from receiver.app import create_app
 
@@ -155,7 +155,9 @@ def test_daily_summary_counts_times_and_csv_match_the_day(
     import io
     from datetime import date
 
-    from receiver.dispatcher import Dispatcher, build_channels
+    from receiver import store
+    from receiver.delivery.chores import send_daily_summary
+    from receiver.delivery.outgoing import build_channels
 
     day = "2026-11-23T"
     alerts = [
@@ -196,8 +198,9 @@ def test_daily_summary_counts_times_and_csv_match_the_day(
     settings = _settings(
         email={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "to": ["ops@example.test"]}
     )
-    dispatcher = Dispatcher(database_url, settings.dispatcher, build_channels(settings))
-    assert dispatcher.send_once(lambda: dispatcher.send_daily_summary(date(2026, 11, 23))) == "sent"
+    conn = store.connect(database_url)
+    channels = build_channels(settings)
+    assert send_daily_summary(conn, channels, date(2026, 11, 23)) == "sent"
     (mail,) = smtp.wait_for(1, 10)
     assert mail["Subject"] == "[D75] Daily alert summary 2026-11-23: 10 alerts"
     html = mail.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
@@ -216,6 +219,6 @@ def test_daily_summary_counts_times_and_csv_match_the_day(
         "ExchangeHealthDown",
         "RateLimitLow",
     }
-    again = Dispatcher(database_url, settings.dispatcher, build_channels(settings))
-    assert again.send_once(lambda: again.send_daily_summary(date(2026, 11, 23))) == "already sent"
+    assert send_daily_summary(conn, channels, date(2026, 11, 23)).startswith("already sent")
     assert len(smtp.messages) == 1
+    conn.close()

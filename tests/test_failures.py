@@ -86,7 +86,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing(
     for path in (REPO / "config").glob("*.yml"):
         (config_dir / path.name).write_text(path.read_text())
     (config_dir / "dev.yml").write_text(
-        "receiver:\n  dispatcher: {lease_seconds: 2, idle_wake_seconds: 0.5, batch_size: 5,"
+        "receiver:\n  dispatcher: {lease_seconds: 2, idle_wake_seconds: 0.5,"
         " rate_limit_per_window: 1000}\n"
     )
     alerts = [

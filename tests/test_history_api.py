@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from receiver import config, store
+from receiver.store import outbox
 from receiver.app import create_app
 from receiver.payload import parse
 from tests.conftest import query
@@ -214,8 +215,12 @@ def test_one_alert_shows_its_lifecycle(client: FlaskClient, database_url: str) -
     (alert_id, notification_id) = query(database_url, "SELECT alert_id, id FROM notification")[0]
     conn = psycopg2.connect(database_url)
     try:
-        store.record_retry(conn, int(str(notification_id)), "telegram: Bad Gateway", 0.1, 12)
-        store.record_sent(conn, int(str(notification_id)), "101", 8)
+        item = outbox.claim(conn, owner="test", lease_seconds=30)
+        assert item is not None and item.id == notification_id
+        outbox.record_retry(conn, item, "telegram: Bad Gateway", 0, 12, throttled=False)
+        item = outbox.claim(conn, owner="test", lease_seconds=30)
+        assert item is not None
+        outbox.record_sent(conn, item, "101", 8)
     finally:
         conn.close()
     client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": "alice"})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from receiver.render import TELEGRAM_LIMIT, plain_text, telegram_text
-from receiver.store import Claimed
+from receiver.model import Claimed
 
 
 def claimed(**overrides: Any) -> Claimed:

@@ -42,6 +42,8 @@ def test_a_firing_alert_is_stored_with_the_seed_columns_and_queued(
         "new": 1,
         "resolved": 0,
         "queued": 2,  # the seed's P0 plan: Telegram and Slack #critical
+        "refired": 0,
+        "reminders": 0,
     }
     rows = query(
         database_url,

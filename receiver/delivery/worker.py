@@ -192,7 +192,13 @@ class Dispatcher:
                 self._rng,
             )
             outbox.record_retry(
-                conn, item, str(exc), retry.delay_seconds, duration_ms, throttled=retry.throttled
+                conn,
+                item,
+                str(exc),
+                retry.delay_seconds,
+                duration_ms,
+                throttled=retry.throttled,
+                outcome_unknown=unknown,
             )
             level = logging.ERROR if item.attempts > s.max_retries else logging.WARNING
             log.log(

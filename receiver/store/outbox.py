@@ -50,6 +50,9 @@ RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
              FROM notification f LEFT JOIN digest g ON g.id = f.digest_id
             WHERE f.alert_id = n.alert_id AND f.target = n.target AND f.kind = 'firing'
               AND f.state IN ('sent', 'digested')) AS reply_to,
+          EXISTS (SELECT 1 FROM notification f
+                   WHERE f.alert_id = n.alert_id AND f.target = n.target AND f.kind = 'firing'
+                     AND f.state IN ('sent', 'digested')) AS firing_told,
           a.id AS alert_id, a.severity, a.source, a.alertname, a.title, a.message, a.status,
           a.starts_at, a.ends_at, a.labels, a.annotations, a.generator_url, a.acknowledged,
           n.claim_token, a.episode, n.created_at, n.give_up_at, d76_now() AS claimed_at
@@ -139,9 +142,11 @@ def record_sent(conn: Connection, item: Claimed, message_id: str | None, duratio
 
 def record_retry(
     conn: Connection, item: Claimed, error: str, delay_seconds: float, duration_ms: int, *,
-    throttled: bool,
+    throttled: bool, outcome_unknown: bool = False,
 ) -> bool:  # fmt: skip
-    """Back to the queue after a transient failure; the whole destination waits as long."""
+    """Back to the queue after a transient failure; the whole destination waits as long.
+    The attempt is ``throttled`` (429), ``unknown`` (it may have been delivered: a retry may
+    duplicate it, and the attempt log counts it) or ``retry``."""
     pause_destination(conn, item.target, delay_seconds, error, count_failure=not throttled)
     return _finish(
         conn,
@@ -149,7 +154,7 @@ def record_retry(
         "state = 'queued', last_error = %(error)s, "
         "next_attempt_at = d76_now() + make_interval(secs => %(delay)s)",
         {"error": error, "delay": delay_seconds},
-        "throttled" if throttled else "retry",
+        "throttled" if throttled else "unknown" if outcome_unknown else "retry",
         duration_ms,
         error=error,
     )
