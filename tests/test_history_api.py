@@ -11,9 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from receiver import config, store
-from receiver.store import outbox
 from receiver.app import create_app
 from receiver.payload import parse
+from receiver.store import outbox
 from tests.conftest import query
 from tests.payloads import alert, payload
 

@@ -253,7 +253,14 @@ class Dispatcher:
                 s.backoff_max_seconds,
                 self._rng,
             )
-            digests.retry(conn, digest, str(exc), retry.delay_seconds, throttled=retry.throttled)
+            digests.retry(
+                conn,
+                digest,
+                str(exc),
+                retry.delay_seconds,
+                throttled=retry.throttled,
+                outcome_unknown=exc.outcome_unknown,
+            )
             log.warning("digest %s for %s not sent, retry in %.1fs: %s",
                         digest.id, digest.target, retry.delay_seconds, exc)  # fmt: skip
         except DeliveryError as exc:

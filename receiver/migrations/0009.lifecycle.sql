@@ -46,6 +46,9 @@ CREATE INDEX notification_due_idx ON notification (priority, id)
     WHERE state IN ('queued', 'sending');
 
 ALTER TABLE notification_attempt ALTER COLUMN attempted_at SET DEFAULT d76_now();
+-- sent, retry, throttled, unknown (may have been delivered), failed, unsent, superseded,
+-- cancelled; late-<outcome> when the claim had been lost (its write changed nothing).
+ALTER TABLE notification_attempt ALTER COLUMN outcome TYPE VARCHAR(20);
 ALTER TABLE channel_send ALTER COLUMN sent_at SET DEFAULT d76_now();
 ALTER TABLE alert_action ALTER COLUMN at SET DEFAULT d76_now();
 
@@ -62,6 +65,8 @@ ALTER TABLE digest ADD COLUMN lease_until TIMESTAMPTZ;
 ALTER TABLE digest ADD COLUMN lease_owner TEXT;
 ALTER TABLE digest ADD COLUMN claim_token BIGINT;
 ALTER TABLE digest ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+-- Sends that timed out after they may have been delivered: each may be a duplicate.
+ALTER TABLE digest ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX digest_one_pending ON digest (target) WHERE state = 'pending';
 -- Folded notifications not yet told join their target's pending digest.
 INSERT INTO digest (target, folded, summary, state)

@@ -84,7 +84,13 @@ def claim(conn: Connection, target: str, *, owner: str, lease_seconds: float) ->
             return None
         digest_id, token = row
         cur.execute(
-            """SELECT a.alertname, a.severity, n.kind, count(*)
+            """SELECT a.alertname, a.severity,
+                      CASE WHEN n.kind = 'resolved' AND NOT EXISTS (
+                                SELECT 1 FROM notification f
+                                 WHERE f.alert_id = n.alert_id AND f.target = n.target
+                                   AND f.kind = 'firing' AND f.state IN ('sent', 'digested'))
+                           THEN 'fired-and-resolved' ELSE n.kind END,
+                      count(*)
                  FROM notification n JOIN alert_history a ON a.id = n.alert_id
                 WHERE n.digest_id = %s AND n.state = 'folded'
                 GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2, 1, 3""",
@@ -142,7 +148,13 @@ def finish(conn: Connection, digest: Digest, message_id: str | None) -> bool:
 
 
 def retry(
-    conn: Connection, digest: Digest, error: str, delay_seconds: float, *, throttled: bool
+    conn: Connection,
+    digest: Digest,
+    error: str,
+    delay_seconds: float,
+    *,
+    throttled: bool,
+    outcome_unknown: bool = False,
 ) -> bool:
     """A transient failure: the digest returns to pending after ``delay_seconds`` (the whole
     destination waits as long), absorbing any digest opened meanwhile."""
@@ -165,9 +177,10 @@ def retry(
             cur.execute("DELETE FROM digest WHERE id = %s", (other,))
         cur.execute(
             """UPDATE digest SET state = 'pending', lease_until = NULL, last_error = %s,
-                      next_attempt_at = d76_now() + make_interval(secs => %s)
+                      next_attempt_at = d76_now() + make_interval(secs => %s),
+                      unknown_outcomes = unknown_outcomes + %s
                 WHERE id = %s""",
-            (error, delay_seconds, digest.id),
+            (error, delay_seconds, int(outcome_unknown), digest.id),
         )
     return True
 

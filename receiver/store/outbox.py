@@ -117,7 +117,7 @@ def _finish(
         )
         owned = cur.rowcount == 1
         if outcome is not None:
-            recorded = outcome if owned else f"late-{outcome}"[:10]
+            recorded = outcome if owned else f"late-{outcome}"
             _attempt(cur, item.id, recorded, duration_ms, message_id, error)
     return owned
 
