@@ -17,10 +17,11 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
-from stack.procs import StartupError
+from stack.procs import RestartPolicy, StartupError
 from stack.render import REPO, Ports
 from stack.stack import Stack, StackConfig
 
@@ -94,16 +95,28 @@ def run(*, ha: bool = False) -> int:
         print("  The demo scenario raises a P0 GlobalGuard alert about 10 s from now.")
     print(f"  History: psql {stack.database_url} -c 'TABLE alert_history'")
     print("Press Ctrl-C to stop.\n", flush=True)
+    restarts = RestartPolicy()
+    for name in stack.processes:
+        restarts.started(name, time.monotonic())
     while not stop.wait(1.0):
-        dead = stack.dead()
-        if dead:
-            for name in dead:
+        now = time.monotonic()
+        for name in stack.dead():
+            proc = stack.processes[name]
+            if restarts.due(name, now):
+                print(f"d76: restarting {name}", file=sys.stderr, flush=True)
+                proc.start()
+                restarts.started(name, now)
+                continue
+            announced = restarts.waiting(name)
+            delay = restarts.exited(name, now)
+            if not announced:
+                code = proc.proc.returncode if proc.proc is not None else None
                 print(
-                    f"\nd76: {name} exited unexpectedly. Log tail:\n{stack.processes[name].tail()}",
+                    f"\nd76: {name} exited unexpectedly (code {code}); restarting it in "
+                    f"{delay:.0f}s. Log tail:\n{proc.tail()}",
                     file=sys.stderr,
+                    flush=True,
                 )
-            stack.stop()
-            return 1
     _say("stopping")
     stack.stop()
     _say("stopped")

@@ -126,3 +126,35 @@ def http_ok(url: str, timeout: float = 1.0) -> Callable[[], bool]:
             return False
 
     return check
+
+
+class RestartPolicy:
+    """When to restart a child that exited: 1 s, then doubling to 60 s while it keeps dying;
+    a child that stayed up for 5 minutes starts again from 1 s."""
+
+    def __init__(self, first: float = 1.0, cap: float = 60.0, settle: float = 300.0) -> None:
+        self._first, self._cap, self._settle = first, cap, settle
+        self._delay: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+        self._due: dict[str, float] = {}
+
+    def started(self, name: str, now: float) -> None:
+        self._started[name] = now
+        self._due.pop(name, None)
+
+    def exited(self, name: str, now: float) -> float:
+        """Record an exit (once per exit); return the seconds until the restart."""
+        if name in self._due:
+            return max(0.0, self._due[name] - now)
+        stayed_up = now - self._started.get(name, now) >= self._settle
+        delay = self._first if stayed_up else self._delay.get(name, self._first / 2) * 2
+        delay = min(self._cap, max(self._first, delay))
+        self._delay[name] = delay
+        self._due[name] = now + delay
+        return delay
+
+    def waiting(self, name: str) -> bool:
+        return name in self._due
+
+    def due(self, name: str, now: float) -> bool:
+        return name in self._due and now >= self._due[name]

@@ -60,7 +60,7 @@ LIMIT, RESERVE, WINDOW = 4, 1, 60.0
 LEASE, BACKOFF_CAP, RETRY_AFTER = 30.0, 10.0, 7.0
 REMIND_AFTER = 300.0
 STARTS = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-EXAMPLES = int(os.environ.get("D76_PROPERTY_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("D76_PROPERTY_EXAMPLES", "150"))
 
 
 @dataclass

@@ -312,7 +312,7 @@ class Dispatcher:
     def run(self) -> None:
         """Deliver until stopped. Any error is logged, and the loop backs off and carries on:
         only invalid configuration at start-up stops a dispatcher."""
-        log.info("dispatcher %s started", self.name)
+        log.info("dispatcher started (%s)", self.name)
         errors = 0
         while not self._stop.is_set():
             try:
