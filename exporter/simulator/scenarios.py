@@ -142,6 +142,13 @@ def global_daily_loss(d75: D75Exporter) -> None:
     d75.risk_guard.set_decision("GlobalGuard", "global", "BLOCK", "daily_loss")
 
 
+def global_daily_loss_large(d75: D75Exporter) -> None:
+    """Another engine's figures: $72,000 lost, portfolio $928,000 of $1,000,000."""
+    d75.risk_guard.set_global_daily_loss(72_000)
+    d75.risk_guard.set_portfolio(928_000, START_OF_DAY_USD)
+    d75.risk_guard.set_decision("GlobalGuard", "global", "BLOCK", "daily_loss")
+
+
 def rate_limit_squeeze(d75: D75Exporter) -> None:
     """The seed's example: Binance order limit at 15% (180/1200)."""
     d75.rate_limiter.set_remaining("Binance", "order", 180, 1200)
@@ -332,6 +339,11 @@ SCENARIOS: dict[str, Scenario] = {
             "global_daily_loss",
             "RiskGuard tier 4: daily loss $55,000 > $50,000 (P0)",
             Step(0, "loss $55,000 / $50,000, portfolio $945,000", global_daily_loss),
+        ),
+        _scenario(
+            "global_daily_loss_large",
+            "RiskGuard tier 4: daily loss $72,000 > $50,000 (P0), other figures (a second engine)",
+            Step(0, "loss $72,000 / $50,000, portfolio $928,000", global_daily_loss_large),
         ),
         _scenario(
             "global_exposure",
