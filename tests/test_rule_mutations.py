@@ -50,8 +50,18 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     # threshold names swapped
     ("rate_limiter", "RateLimitLow", '"ratelimit_remaining_ratio"', '"exchange_error_ratio"'),
     ("exchange_health", "ExchangeErrorRateHigh", '"exchange_error_ratio"', '"route_score_min"'),
-    ("cross_sync", "CrossSyncExposureHigh", '"crosssync_exposure_ratio"', '"crosssync_imbalance_ratio"'),
-    ("risk_guard", "GlobalGuardDailyLossLimit", '"global_daily_loss_usd"', '"exchange_daily_loss_usd"'),
+    (
+        "cross_sync",
+        "CrossSyncExposureHigh",
+        '"crosssync_exposure_ratio"',
+        '"crosssync_imbalance_ratio"',
+    ),
+    (
+        "risk_guard",
+        "GlobalGuardDailyLossLimit",
+        '"global_daily_loss_usd"',
+        '"exchange_daily_loss_usd"',
+    ),
     ("inputs", "D75AlertThresholdMissing", '"global_daily_loss_usd"', '"total_exposure_usd"'),
     # severities changed
     ("exchange_health", "ExchangeHealthFrozen", "severity: P0", "severity: P1"),
