@@ -236,7 +236,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "exchange_health",
-            "ExchangeHealth: Upbit HEALTHY, DEGRADED, DOWN (orderbook stops), FROZEN, HEALTHY",
+            "HealthMonitor: Upbit HEALTHY, DEGRADED, DOWN (orderbook stops), FROZEN, HEALTHY",
             Step(0, "Upbit HEALTHY", health("Upbit", "HEALTHY")),
             Step(20, "Upbit DEGRADED", health("Upbit", "DEGRADED")),
             Step(
@@ -255,7 +255,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "exchange_latency",
-            "ExchangeHealth: Upbit REST latency ~1.25 s for 6 min",
+            "HealthMonitor: Upbit REST latency ~1.25 s for 6 min",
             Step(
                 0, "Upbit slow", lambda d75: None, {"traffic": traffic(latency=1.25, only="Upbit")}
             ),
@@ -263,7 +263,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "exchange_errors",
-            "ExchangeHealth: Upbit error rate 12.5% for 2 min",
+            "HealthMonitor: Upbit error rate 12.5% for 2 min",
             Step(
                 0,
                 "Upbit erroring",
@@ -274,7 +274,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "orderbook_stale",
-            "ExchangeHealth: Upbit orderbook stops updating",
+            "HealthMonitor: Upbit orderbook stops updating",
             Step(
                 0,
                 "Upbit orderbook frozen",
