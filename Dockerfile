@@ -8,8 +8,10 @@ COPY receiver ./receiver
 COPY stack ./stack
 RUN pip install --no-cache-dir .
 COPY config ./config
+COPY docs/runbooks ./docs/runbooks
 
 ENV D76_CONFIG_DIR=/app/config \
+    D76_RUNBOOKS_DIR=/app/docs/runbooks \
     PYTHONUNBUFFERED=1
 USER nobody
 CMD ["python", "-m", "receiver", "serve"]

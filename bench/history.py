@@ -29,7 +29,7 @@ SELECT t, sev, src, 'Alert ' || name, 'generated', md5(i::text), name,
   FROM (SELECT i,
                now() - (i::bigint * %(span)s / %(rows)s) * interval '1 second' AS t,
                (ARRAY['P0','P1','P2','P2','P3','P3','P3','P3'])[1 + i %% 8] AS sev,
-               (ARRAY['RateLimiter','ExchangeHealth','ArbRoute','CrossSync','RiskGuard'])
+               (ARRAY['RateLimiter','HealthMonitor','ArbRoute','CrossSync','RiskGuard'])
                    [1 + i %% 5] AS src,
                'Rule' || (i %% 40) AS name
           FROM generate_series(1, %(rows)s) AS i) g

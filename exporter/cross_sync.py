@@ -20,6 +20,8 @@ class CrossSyncHooks:
         self._sync_failures = Children(metrics.sync_failures)
         self._sync_success = Children(metrics.sync_success)
         self._streak: dict[str, int] = {}
+        for exchange in exchanges.values:  # born at 0: the first failure is an increase
+            self._sync_failures(exchange)
         errors = metrics.hook_errors
         self.set_imbalance = guarded(self._set_imbalance, errors, "cross_sync.set_imbalance")
         self.set_exposure = guarded(self._set_exposure, errors, "cross_sync.set_exposure")

@@ -19,6 +19,16 @@ class ExchangeHealthHooks:
         self._errors = Children(metrics.rest_errors)
         self._orderbook = Children(metrics.orderbook_updated)
         self._current: dict[str, str] = {}
+        # Counters and the histogram are born at 0, so that the first request, error or
+        # transition is an increase the rules see (a series born at 1 shows no increase).
+        for name in exchanges.values:
+            self._latency(name)
+            self._requests(name)
+            self._errors(name)
+            for previous in HEALTH_STATES:
+                for status in HEALTH_STATES:
+                    if previous != status:
+                        self._transitions(name, previous, status)
         errors = metrics.hook_errors
         self.set_status = guarded(self._set_status, errors, "exchange_health.set_status")
         self.observe_request = guarded(

@@ -19,6 +19,9 @@ class LabelSet:
     def __init__(self, label: str, declared: Iterable[str], unknown: Counter) -> None:
         self._declared = frozenset(declared)
         self._unknown = unknown.labels(label)
+        # Every value this set can return, "other" included: the hooks create their counters'
+        # children for each at start-up, so a first event is an increase from 0 that rules see.
+        self.values: tuple[str, ...] = (*dict.fromkeys(declared), OTHER)
 
     def __call__(self, value: str) -> str:
         if value in self._declared:

@@ -14,6 +14,9 @@ class RateLimiterHooks:
         self._remaining = Children(metrics.ratelimit_remaining)
         self._limit = Children(metrics.ratelimit_limit)
         self._429 = Children(metrics.ratelimit_429)
+        for exchange in exchanges.values:  # born at 0: the first 429 is an increase
+            for category in categories.values:
+                self._429(exchange, category)
         errors = metrics.hook_errors
         self.set_remaining = guarded(self._set_remaining, errors, "rate_limiter.set_remaining")
         self.http_429 = guarded(self._http_429, errors, "rate_limiter.http_429")

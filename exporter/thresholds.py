@@ -3,7 +3,9 @@
 The rules compare each D75 value against ``d75_alert_threshold{threshold="<name>"}``. This
 collector re-reads the file at scrape time when its modification time changes, so an edit
 takes effect at the next scrape without a restart or a rule change. A file that does not
-parse, or names an unknown threshold, is refused and the previous values are kept.
+parse, or names an unknown threshold, is refused and the previous values are kept; while the
+file on disk stays refused, ``d75_exporter_threshold_file_refused`` is 1 and its ``reason``
+label says why (rule D75ThresholdFileRefused).
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ class ThresholdError(ValueError):
     pass
 
 
+REASON_LIMIT = 200  # characters of the refusal reason exported as a label
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= REASON_LIMIT else flat[: REASON_LIMIT - 1] + "…"
+
+
 def parse(text: str) -> dict[str, float]:
     """Thresholds from YAML text: the defaults overridden by the file's values."""
     try:
@@ -79,6 +89,7 @@ class ThresholdCollector(Collector):
         self._lock = threading.Lock()
         self._mtime: float | None = None
         self._values = dict(DEFAULTS)
+        self._refused: str | None = None  # why the file on disk is not in force, if it is not
         if path is not None:
             self._values = parse(path.read_text())  # at start-up a bad file is an error
             self._mtime = os.stat(path).st_mtime
@@ -98,6 +109,7 @@ class ThresholdCollector(Collector):
                 mtime = None
                 if self._mtime is not None:  # count the loss of the file once, not per scrape
                     self._errors.inc()
+                    self._refused = _one_line(f"unreadable: {exc.strerror or exc}")
                     log.error(
                         "thresholds file %s unreadable, previous values kept: %s", self._path, exc
                     )
@@ -109,8 +121,10 @@ class ThresholdCollector(Collector):
                 self._values = parse(self._path.read_text())
             except (OSError, ThresholdError) as exc:
                 self._errors.inc()
+                self._refused = _one_line(str(exc))
                 log.error("thresholds in %s refused, previous values kept: %s", self._path, exc)
             else:
+                self._refused = None
                 log.info("thresholds reloaded from %s", self._path)
 
     def describe(self) -> list[GaugeMetricFamily]:
@@ -126,3 +140,13 @@ class ThresholdCollector(Collector):
         for name, value in sorted(self._values.items()):
             family.add_metric([name], value)
         yield family
+        refused = GaugeMetricFamily(
+            "d75_exporter_threshold_file_refused",
+            "1 while the thresholds file on disk is refused (reason says why) and the previous "
+            "values stay in force; 0 with an empty reason while the file is in force.",
+            labels=["file", "reason"],
+        )
+        with self._lock:
+            reason = self._refused
+        refused.add_metric([str(self._path or ""), reason or ""], 0 if reason is None else 1)
+        yield refused

@@ -11,7 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from receiver import api, config, page, webhook
+from receiver import api, config, page, runbooks, webhook
 from receiver.db import Database
 from receiver.errors import ApiError
 from receiver.extensions import ReceiverState, init_app, receiver_state
@@ -38,6 +38,7 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(page.bp)
+    runbooks.init_app(app)
     _register_errors(app)
     _register_service_routes(app)
 

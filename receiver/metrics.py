@@ -27,6 +27,10 @@ class ReceiverMetrics:
             ["code"],
             registry=registry,
         )
+        # Born at 0 for the codes the webhook answers, so that the first 5xx is an increase
+        # (rule D76WebhookErrors); any other code still appears on first use.
+        for code in ("200", "400", "401", "413", "500", "503"):
+            self.webhook_requests.labels(code)
         self.alerts_received = Counter(
             "d76_receiver_alerts_received_total",
             "Alerts received in accepted webhook payloads, by status (firing/resolved).",

@@ -21,8 +21,9 @@ SEVERITY_EMOJI = {"P0": "🔴", "P1": "🟠", "P2": "⚠️", "P3": "ℹ️"}
 RESOLVED_EMOJI = "✅"
 REMINDER_EMOJI = "🔁"
 TELEGRAM_LIMIT = 4096  # characters per message, after entity parsing
-# Labels shown as "Key: value" when the description does not already say them.
-SCOPE_LABELS = ("exchange", "category", "route", "symbol", "tier")
+# Labels shown as "Key: value" when the description does not already say them. `engine` names
+# the D75 engine (a Prometheus target label) when several are watched.
+SCOPE_LABELS = ("engine", "exchange", "category", "route", "symbol", "tier")
 
 
 def _escape(text: str) -> str:

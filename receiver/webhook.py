@@ -12,7 +12,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from receiver import payload, store
+from receiver import amounts, payload, store
 from receiver.config import Settings
 from receiver.errors import InvalidPayload, Unauthorized
 from receiver.extensions import receiver_state
@@ -51,7 +51,7 @@ def receive() -> ResponseReturnValue:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidPayload(f"body: not valid JSON ({exc})") from None
-    notification = payload.parse(document)
+    notification = amounts.format_notification(payload.parse(document))
     targets = state.settings.routing.targets_for(notification.receiver)
     with state.db.connection() as conn:
         result = store.ingest(conn, notification, targets, ingest_policy(state.settings))

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "METRICS.md"
 SOURCES = [
     ("d75_ratelimit_", "RateLimiter (D75-3) `arbitrage/infrastructure/rate_limiter.py`"),
-    ("d75_exchange_", "ExchangeHealth (D75-3) `arbitrage/infrastructure/exchange_health.py`"),
+    ("d75_exchange_", "HealthMonitor (D75-3) `arbitrage/infrastructure/exchange_health.py`"),
     ("d75_route_", "ArbRoute (D75-4) `arbitrage/domain/arb_route.py`"),
     ("d75_universe_", "ArbUniverse (D75-4) `arbitrage/domain/arb_universe.py`"),
     ("d75_crosssync_", "CrossSync (D75-4) `arbitrage/domain/cross_sync.py`"),

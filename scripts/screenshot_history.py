@@ -27,7 +27,7 @@ from tests.payloads import alert, payload  # noqa: E402
 
 RULES = [
     ("GlobalGuardDailyLossLimit", "P0", "RiskGuard", "GlobalGuard BLOCK"),
-    ("ExchangeHealthDown", "P1", "ExchangeHealth", "Exchange Health DOWN"),
+    ("ExchangeHealthDown", "P1", "HealthMonitor", "Exchange Health DOWN"),
     ("RateLimitLow", "P2", "RateLimiter", "Rate Limit Warning"),
     ("ArbRouteScoreLow", "P2", "ArbRoute", "Route Score Low"),
     ("CrossSyncImbalanceHigh", "P2", "CrossSync", "Inventory Imbalance"),

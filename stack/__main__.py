@@ -6,6 +6,7 @@ dispatchers sharing one PostgreSQL.
 
 Environment: PROMETHEUS_PORT, ALERTMANAGER_PORT, RECEIVER_PORT, EXPORTER_PORT, POSTGRES_PORT,
 ALERTMANAGER_PORT_2, RECEIVER_PORT_2, ALERTMANAGER_CLUSTER_PORT(_2) (with --ha),
+EXPORTER_PORT_2 (with --engines 2: a second simulated D75 engine, engine label d75-2),
 DATABASE_URL (use it instead of the private cluster), D76_DEMO (0: no simulator),
 D76_STATE_DIR (default .d76 in the checkout).
 """
@@ -37,7 +38,7 @@ def _port(var: str, default: int) -> int:
     return int(value)
 
 
-def config_from_env(*, ha: bool = False) -> StackConfig:
+def config_from_env(*, ha: bool = False, engines: int = 1) -> StackConfig:
     state_dir = Path(os.environ.get("D76_STATE_DIR") or REPO / ".d76").resolve()
     ports = Ports(
         prometheus=_port("PROMETHEUS_PORT", 9090),
@@ -49,6 +50,7 @@ def config_from_env(*, ha: bool = False) -> StackConfig:
         receiver2=_port("RECEIVER_PORT_2", 9195),
         cluster=_port("ALERTMANAGER_CLUSTER_PORT", 9094),
         cluster2=_port("ALERTMANAGER_CLUSTER_PORT_2", 9194),
+        exporter2=_port("EXPORTER_PORT_2", 9109),
     )
     demo = os.environ.get("D76_DEMO", "1").strip().lower() not in ("0", "false", "no", "off")
     return StackConfig(
@@ -59,6 +61,7 @@ def config_from_env(*, ha: bool = False) -> StackConfig:
         echo=True,
         alertmanager_ui=state_dir / "alertmanager-ui",
         ha=ha,
+        engines=engines,
     )
 
 
@@ -66,8 +69,8 @@ def _say(text: str) -> None:
     print(f"{BOLD}==> {text}{RESET}", flush=True)
 
 
-def run(*, ha: bool = False) -> int:
-    config = config_from_env(ha=ha)
+def run(*, ha: bool = False, engines: int = 1) -> int:
+    config = config_from_env(ha=ha, engines=engines)
     stack = Stack(config, progress=_say)
     stop = threading.Event()
 
@@ -147,8 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the highly available pair: two Alertmanagers, receivers, dispatchers",
     )
+    parser.add_argument(
+        "--engines",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="simulated D75 engines (2: a second one on EXPORTER_PORT_2, engine label d75-2)",
+    )
     args = parser.parse_args(argv)
-    return run(ha=args.ha) if args.command == "run" else reload()
+    return run(ha=args.ha, engines=args.engines) if args.command == "run" else reload()
 
 
 if __name__ == "__main__":

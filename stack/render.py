@@ -30,6 +30,7 @@ class Ports:
     receiver2: int = 9195
     cluster: int = 9094  # Alertmanager gossip, first and second
     cluster2: int = 9194
+    exporter2: int = 9109  # a second D75 engine (simulator), with `engines=2`
 
 
 DEFAULT_PORTS = Ports()
@@ -51,14 +52,22 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
+SECOND_ENGINE = "d75-2"  # the engine label of the second simulator (engines=2)
+
+
 def prometheus_config(
-    out: Path, ports: Ports, source: Path | None = None, *, ha: bool = False
+    out: Path, ports: Ports, source: Path | None = None, *, ha: bool = False, engines: int = 1
 ) -> Path:
     source = source or PROMETHEUS_DIR / "prometheus.yml"
     data = yaml.safe_load(_retarget(source.read_text(), ports))
     data["rule_files"] = [
         str((source.parent / pattern).resolve()) for pattern in data["rule_files"]
     ]
+    if engines > 1:  # a second D75 engine: its own target, named by its own engine label
+        d75 = next(job for job in data["scrape_configs"] if job["job_name"] == "d75")
+        d75["static_configs"].append(
+            {"targets": [f"127.0.0.1:{ports.exporter2}"], "labels": {"engine": SECOND_ENGINE}}
+        )
     if ha:  # alerts go to both Alertmanagers; both receivers and Alertmanagers are scraped
         second = {
             f"127.0.0.1:{ports.alertmanager}": f"127.0.0.1:{ports.alertmanager2}",

@@ -39,6 +39,7 @@ class StackConfig:
     ha: bool = False  # two clustered Alertmanagers, two receivers, two dispatchers
     prometheus_dir: Path = render.PROMETHEUS_DIR  # prometheus.yml and rules/ to run
     alertmanager_dir: Path = render.ALERTMANAGER_DIR  # alertmanager.yml to run
+    engines: int = 1  # D75 engines to simulate (2: a second simulator on ports.exporter2)
 
 
 def port_in_use(port: int) -> bool:
@@ -79,6 +80,8 @@ class Stack:
             urls["Alert history (second)"] = f"{self.url('receiver2')}/history"
         if self.config.demo:
             urls["D75 exporter metrics"] = f"{self.url('exporter')}/metrics"
+            if self.config.engines > 1:
+                urls["D75 exporter metrics (second engine)"] = f"{self.url('exporter2')}/metrics"
         return urls
 
     # -- start -------------------------------------------------------------------------------
@@ -122,6 +125,8 @@ class Stack:
         }
         if self.config.demo:
             wanted["EXPORTER_PORT"] = ports.exporter
+            if self.config.engines > 1:
+                wanted["EXPORTER_PORT_2"] = ports.exporter2
         if self.config.ha:
             wanted.update(
                 ALERTMANAGER_PORT_2=ports.alertmanager2,
@@ -203,6 +208,24 @@ class Stack:
                 ],
                 http_ok(f"{self.url('exporter')}/metrics"),
             )
+            if cfg.engines > 1:
+                self.progress(f"starting the second D75 engine on {self.url('exporter2')}")
+                self._spawn(
+                    "exporter-2",
+                    [
+                        PYTHON,
+                        "-m",
+                        "exporter.simulate",
+                        "--scenario",
+                        "calm",
+                        "--port",
+                        str(cfg.ports.exporter2),
+                        "--speed",
+                        str(cfg.speed),
+                    ],
+                    http_ok(f"{self.url('exporter2')}/metrics"),
+                    env={"EXPORTER_PORT": str(cfg.ports.exporter2)},
+                )
         self._start_alertmanager(1)
         if cfg.ha:
             self._start_alertmanager(2)
@@ -270,6 +293,7 @@ class Stack:
             cfg.ports,
             source=cfg.prometheus_dir / "prometheus.yml",
             ha=cfg.ha,
+            engines=cfg.engines if cfg.demo else 1,
         )
 
     def reload(self) -> None:
@@ -361,7 +385,8 @@ class Stack:
                 targets = json.load(r)["data"]["activeTargets"]
         except (OSError, ValueError, KeyError):
             return False
-        return any(t["labels"].get("job") == "d75" and t["health"] == "up" for t in targets)
+        up = [t for t in targets if t["labels"].get("job") == "d75" and t["health"] == "up"]
+        return len(up) >= self.config.engines
 
     # -- stop --------------------------------------------------------------------------------
 

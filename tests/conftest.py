@@ -162,6 +162,7 @@ def free_ports() -> Ports:
         receiver2=free_port(),
         cluster=free_port(),
         cluster2=free_port(),
+        exporter2=free_port(),
     )
 
 
@@ -169,6 +170,12 @@ def free_ports() -> Ports:
 def speed() -> float:
     """The simulator's time compression; a test module overrides it with its own fixture."""
     return 1.0
+
+
+@pytest.fixture
+def engines() -> int:
+    """Simulated D75 engines in the pipeline; a test module overrides it with its own fixture."""
+    return 1
 
 
 @pytest.fixture
@@ -185,6 +192,7 @@ def pipeline(
     tmp_path: Path,
     speed: float,
     stack_env: dict[str, str],
+    engines: int,
 ) -> Iterator[Stack]:
     binary("prometheus")
     binary("prometheus-alertmanager")
@@ -195,6 +203,7 @@ def pipeline(
         speed=speed,
         database_url=database_url,
         fast_timers=True,
+        engines=engines,
         env={**telegram_env(telegram), "RECEIVER_WEBHOOK_TOKEN": "e2e-webhook-token", **stack_env},
     )
     stack = Stack(config, progress=lambda _: None)
@@ -205,8 +214,9 @@ def pipeline(
         stack.stop()
 
 
-def play(stack: Stack, scenario: str) -> None:
-    request = urllib.request.Request(f"{stack.url('exporter')}/scenario/{scenario}", method="POST")
+def play(stack: Stack, scenario: str, exporter: str = "exporter") -> None:
+    """Start ``scenario`` on the simulator ``exporter`` ("exporter2": the second engine)."""
+    request = urllib.request.Request(f"{stack.url(exporter)}/scenario/{scenario}", method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 202
 

@@ -3,11 +3,13 @@ scrape passes promtool's lint."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from wsgiref.simple_server import make_server
 
 import pytest
@@ -149,3 +151,61 @@ def test_unknown_scenario_is_a_404(served: str) -> None:
         urllib.request.urlopen(request, timeout=5)
     assert caught.value.code == 404
     caught.value.close()
+
+
+def test_every_labelled_counter_is_born_at_zero(d75: D75Exporter) -> None:
+    """The first event must be an increase from 0, or rules like increase(...) > 0 miss it."""
+    for exchange in ("Upbit", "Binance", "other"):
+        for category in ("order", "market_data", "account"):
+            assert (
+                value(
+                    d75,
+                    "d75_ratelimit_http_429_responses_total",
+                    exchange=exchange,
+                    category=category,
+                )
+                == 0
+            )
+        for name in (
+            "d75_exchange_rest_requests_total",
+            "d75_exchange_rest_request_errors_total",
+            "d75_crosssync_inventory_sync_failures_total",
+            "d75_exchange_rest_request_duration_seconds_count",
+        ):
+            assert value(d75, name, exchange=exchange) == 0, (name, exchange)
+        assert (
+            value(
+                d75,
+                "d75_exchange_health_transitions_total",
+                exchange=exchange,
+                from_status="DOWN",
+                to_status="FROZEN",
+            )
+            == 0
+        )
+    d75.rate_limiter.http_429("Binance", "order")
+    assert (
+        value(d75, "d75_ratelimit_http_429_responses_total", exchange="Binance", category="order")
+        == 1
+    )
+
+
+def test_a_refused_thresholds_file_is_exported_with_its_reason(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.yml"
+    path.write_text("global_daily_loss_usd: 50000\n")
+    d75 = D75Exporter(ExporterSettings(thresholds_file=path), CollectorRegistry())
+    ok = {"file": str(path), "reason": ""}
+    assert d75.registry.get_sample_value("d75_exporter_threshold_file_refused", ok) == 0
+
+    path.write_text("global_daily_loss_usd: 50k\n")
+    os.utime(path, (time.time() + 5, time.time() + 5))  # a new modification time
+    reason = "global_daily_loss_usd: must be a number, got '50k'"
+    refused = {"file": str(path), "reason": reason}
+    assert d75.registry.get_sample_value("d75_exporter_threshold_file_refused", refused) == 1
+    assert d75.thresholds.values["global_daily_loss_usd"] == 50_000  # the old value stays
+
+    path.write_text("global_daily_loss_usd: 40000\n")
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    assert d75.registry.get_sample_value("d75_exporter_threshold_file_refused", ok) == 0
+    assert d75.registry.get_sample_value("d75_exporter_threshold_file_refused", refused) is None
+    assert d75.thresholds.values["global_daily_loss_usd"] == 40_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
+from exporter.thresholds import DEFAULTS
 from tests.conftest import REPO, binary
 
 RULES = sorted((REPO / "prometheus" / "rules").glob("*.yml"))
+# alert_history.source: the seed's module names (RateLimiter, HealthMonitor, ...), plus
+# Pipeline for d76-alerting's own alerts.
+SOURCES = {"RateLimiter", "HealthMonitor", "ArbRoute", "CrossSync", "RiskGuard", "Pipeline"}
 AM_CONFIG = REPO / "alertmanager" / "alertmanager.yml"
 
 
@@ -49,8 +54,14 @@ def test_every_alert_is_labelled_annotated_and_has_a_runbook(rules: Path) -> Non
         assert labels.get("source"), name
         for key in ("summary", "description", "action", "runbook_url"):
             assert annotations.get(key), f"{name}: annotation {key} missing"
-        assert annotations["runbook_url"] == f"docs/runbooks/{name}.md"
+        base = "{{ $externalLabels.runbook_base_url }}"
+        assert annotations["runbook_url"] == f"{base}/{name}", f"{name}: runbook_url"
         assert (REPO / "docs" / "runbooks" / f"{name}.md").is_file(), f"{name}: no runbook"
+        assert labels["source"] in SOURCES, f"{name}: source {labels['source']}"
+        for text in annotations.values():  # a query in an annotation reads the alert's engine
+            for found in re.findall(r'printf "(\w+)\{([^"]*)\}', text):
+                assert found[1].startswith("job=%q,instance=%q"), f"{name}: {found[0]} unmatched"
+            assert 'query "' not in text, f"{name}: a query not matched to the engine"
 
 
 def test_every_severity_has_a_rule() -> None:
@@ -100,3 +111,31 @@ def test_the_runbook_index_lists_every_alert() -> None:
     for path in RULES:
         for rule in alerts_in(path):
             assert f"[{rule['alert']}](runbooks/{rule['alert']}.md)" in index, rule["alert"]
+
+
+def test_runbook_links_are_absolute_from_one_setting() -> None:
+    prometheus = yaml.safe_load((REPO / "prometheus" / "prometheus.yml").read_text())
+    base = prometheus["global"]["external_labels"]["runbook_base_url"]
+    assert base.startswith("http://") and base.endswith("/runbooks")
+    drop = prometheus["alerting"]["alert_relabel_configs"]
+    assert {"action": "labeldrop", "regex": "runbook_base_url"} in drop
+
+
+def test_the_missing_threshold_alert_covers_every_threshold_and_names_its_rules() -> None:
+    users: dict[str, set[str]] = {}
+    for path in RULES:
+        for rule in alerts_in(path):
+            for name in re.findall(r'threshold="(\w+)"', rule["expr"]):
+                users.setdefault(name, set()).add(rule["alert"])
+    assert set(users) == set(DEFAULTS)
+    missing = next(r for r in alerts_in(REPO / "prometheus" / "rules" / "inputs.yml"))
+    terms = re.findall(r'"threshold", "(\w+)", "", ""\), "blind_rules", "([^"]+)"', missing["expr"])
+    assert {name: set(rules.split(", ")) for name, rules in terms} == users
+
+
+def test_every_duration_rule_says_its_meaning_in_its_runbook() -> None:
+    for path in RULES:
+        for rule in alerts_in(path):
+            if rule.get("for", "0s") not in ("0s", "0"):
+                text = (REPO / "docs" / "runbooks" / f"{rule['alert']}.md").read_text()
+                assert "Fires when" in text and rule["for"] in text, rule["alert"]

@@ -56,7 +56,7 @@ def test_a_firing_alert_is_stored_with_the_seed_columns_and_queued(
             "P0",
             "RiskGuard",
             "GlobalGuard BLOCK",
-            "Reason: Global Daily Loss Limit\nDaily Loss: $55000 / $50000 (limit)",
+            "Reason: Global Daily Loss Limit\nDaily Loss: $55,000 / $50,000 (limit)",  # formatted
             "firing",
             "GlobalGuardDailyLossLimit",
             False,

@@ -142,6 +142,13 @@ def global_daily_loss(d75: D75Exporter) -> None:
     d75.risk_guard.set_decision("GlobalGuard", "global", "BLOCK", "daily_loss")
 
 
+def global_daily_loss_large(d75: D75Exporter) -> None:
+    """Another engine's figures: $72,000 lost, portfolio $928,000 of $1,000,000."""
+    d75.risk_guard.set_global_daily_loss(72_000)
+    d75.risk_guard.set_portfolio(928_000, START_OF_DAY_USD)
+    d75.risk_guard.set_decision("GlobalGuard", "global", "BLOCK", "daily_loss")
+
+
 def rate_limit_squeeze(d75: D75Exporter) -> None:
     """The seed's example: Binance order limit at 15% (180/1200)."""
     d75.rate_limiter.set_remaining("Binance", "order", 180, 1200)
@@ -229,7 +236,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "exchange_health",
-            "ExchangeHealth: Upbit HEALTHY, DEGRADED, DOWN (orderbook stops), FROZEN, HEALTHY",
+            "HealthMonitor: Upbit HEALTHY, DEGRADED, DOWN (orderbook stops), FROZEN, HEALTHY",
             Step(0, "Upbit HEALTHY", health("Upbit", "HEALTHY")),
             Step(20, "Upbit DEGRADED", health("Upbit", "DEGRADED")),
             Step(
@@ -248,7 +255,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "exchange_latency",
-            "ExchangeHealth: Upbit REST latency ~1.25 s for 6 min",
+            "HealthMonitor: Upbit REST latency ~1.25 s for 6 min",
             Step(
                 0, "Upbit slow", lambda d75: None, {"traffic": traffic(latency=1.25, only="Upbit")}
             ),
@@ -256,7 +263,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "exchange_errors",
-            "ExchangeHealth: Upbit error rate 12.5% for 2 min",
+            "HealthMonitor: Upbit error rate 12.5% for 2 min",
             Step(
                 0,
                 "Upbit erroring",
@@ -267,7 +274,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "orderbook_stale",
-            "ExchangeHealth: Upbit orderbook stops updating",
+            "HealthMonitor: Upbit orderbook stops updating",
             Step(
                 0,
                 "Upbit orderbook frozen",
@@ -332,6 +339,11 @@ SCENARIOS: dict[str, Scenario] = {
             "global_daily_loss",
             "RiskGuard tier 4: daily loss $55,000 > $50,000 (P0)",
             Step(0, "loss $55,000 / $50,000, portfolio $945,000", global_daily_loss),
+        ),
+        _scenario(
+            "global_daily_loss_large",
+            "RiskGuard tier 4: daily loss $72,000 > $50,000 (P0), other figures (a second engine)",
+            Step(0, "loss $72,000 / $50,000, portfolio $928,000", global_daily_loss_large),
         ),
         _scenario(
             "global_exposure",
