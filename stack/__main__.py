@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from d76secrets import install_log_redaction
 from stack.procs import StartupError
 from stack.render import REPO, Ports
 from stack.stack import Stack, StackConfig
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the highly available pair: two Alertmanagers, receivers, dispatchers",
     )
     args = parser.parse_args(argv)
+    install_log_redaction()  # the console echoes the receiver's and dispatcher's output
     return run(ha=args.ha) if args.command == "run" else reload()
 
 
