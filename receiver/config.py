@@ -6,6 +6,7 @@ Secrets come from the environment only and are kept out of ``repr``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from d76config import ConfigError, environment, load_section
 
 __all__ = ["ConfigError", "Settings", "load"]
+log = logging.getLogger("d76.config")
 
 KNOWN_TARGETS = ("telegram", "slack_critical", "slack_alerts", "email")
 
@@ -231,6 +233,21 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                 _set_path(data, path, value)
     data["environment"] = environment()
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc)) from None
+    return _buttons_need_allowlist_in_prod(settings)
+
+
+def _buttons_need_allowlist_in_prod(settings: Settings) -> Settings:
+    """In prod, Ack/Silence buttons without TELEGRAM_ALLOWED_USER_IDS stay off (anyone in the
+    chat could acknowledge or silence): delivery goes on, and the log says why and what to set."""
+    tg = settings.telegram
+    if settings.environment != "prod" or not tg.buttons or tg.allowed_user_ids:
+        return settings
+    log.warning(
+        "Telegram buttons are OFF: D76_ENV=prod and TELEGRAM_ALLOWED_USER_IDS is empty, so "
+        "anyone in the chat could acknowledge or silence. Set TELEGRAM_ALLOWED_USER_IDS to "
+        "the user ids who may press them (or receiver.telegram.buttons: false to silence this)."
+    )
+    return settings.model_copy(update={"telegram": tg.model_copy(update={"buttons": False})})
