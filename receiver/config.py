@@ -33,6 +33,7 @@ class Listen(_Strict):
 class Webhook(_Strict):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     token: SecretStr | None = None  # RECEIVER_WEBHOOK_TOKEN
+    statement_timeout_seconds: float = Field(2, gt=0)  # per SQL statement of an ingest
 
 
 class Telegram(_Strict):
@@ -96,6 +97,8 @@ class Api(_Strict):
     read_token: SecretStr | None = None  # HISTORY_API_READ_TOKEN
     write_token: SecretStr | None = None  # HISTORY_API_WRITE_TOKEN (acknowledge)
     retention_days: int = Field(400, ge=1)  # python -m receiver prune deletes what is older
+    statement_timeout_seconds: float = Field(5, gt=0)  # per SQL statement of the API and page
+    max_range_days: int = Field(92, ge=1)  # widest from..to that stats and the page accept
 
 
 class Routing(_Strict):
