@@ -61,7 +61,9 @@ class Slack(_Strict):
 class Email(_Strict):
     smtp_host: str | None = None  # SMTP_HOST
     smtp_port: int = Field(25, ge=1, le=65535)  # SMTP_PORT
-    starttls: bool = False  # SMTP_STARTTLS
+    # SMTP_STARTTLS. Unset: on whenever a password is set (it never crosses the wire in
+    # clear); an explicit false turns that off (a relay on loopback), with a warning.
+    starttls: bool | None = None
     username: str | None = None  # SMTP_USERNAME
     password: SecretStr | None = None  # SMTP_PASSWORD
     sender: str = "d76-alerting@localhost"  # ALERT_EMAIL_FROM
@@ -72,6 +74,12 @@ class Email(_Strict):
     @property
     def configured(self) -> bool:
         return bool(self.smtp_host and self.to)
+
+    @property
+    def use_starttls(self) -> bool:
+        if self.starttls is None:
+            return bool(self.password and self.password.get_secret_value())
+        return self.starttls
 
 
 def _known_targets(name: str, targets: list[str]) -> None:
