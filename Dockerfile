@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-COPY pyproject.toml README.md d76config.py ./
+COPY pyproject.toml README.md d76config.py d76secrets.py ./
 COPY exporter ./exporter
 COPY receiver ./receiver
 COPY stack ./stack

@@ -1,9 +1,13 @@
 """``send_alert()``: events that are not metric-shaped, pushed to Alertmanager.
 
-The engine's call only builds the alert and puts it on a bounded queue: it returns at once,
-never blocks on the network and never raises. A background thread posts the queue to every
-configured Alertmanager's ``/api/v2/alerts`` with retries and backoff, re-sends firing alerts
-(as Prometheus does) so they do not time out, and posts the end time when one is resolved.
+The engine's call only builds the alert (every argument coerced to a string Alertmanager
+accepts) and puts it on a bounded queue per Alertmanager: it returns at once, never blocks on
+the network and never raises; a full queue drops and counts. One background thread per
+Alertmanager posts its queue to ``/api/v2/alerts`` with retries and backoff, concurrently (as
+Prometheus does: a dead Alertmanager never delays the others), re-sends firing alerts so they
+do not time out, and posts the end time when one is resolved. If Alertmanager refuses a batch
+as invalid (400), the batch is halved until only the bad alerts are left: those alone are
+dropped and counted.
 The alerts carry the same labels and annotations as rule-made ones (severity, source,
 summary, description, action), so Alertmanager routes, groups, inhibits and silences them the
 same way and the receiver stores them the same way.
@@ -42,47 +46,75 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _text(value: Any, limit: int = 8192) -> str:
+    """Anything as a string Alertmanager accepts: valid UTF-8, no NUL, bounded."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = "" if value is None else str(value)
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    return text[:limit]
+
+
+def _metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if isinstance(metadata, Mapping):
+        return {_text(k, 200): v for k, v in metadata.items()}
+    return {"metadata": _text(metadata)}
+
+
+class _Target:
+    """One Alertmanager: its own bounded queue and worker, as Prometheus has per Alertmanager,
+    so an unreachable one never delays the others."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self.url = url
+        self.queue: queue.Queue[dict[str, Any]] = queue.Queue(size)
+        self.thread: threading.Thread | None = None
+
+
 class AlertSender:
     def __init__(self, settings: SendAlert, metrics: D75Metrics) -> None:
         self._settings = settings
         self._metrics = metrics
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(settings.queue_size)
+        self._targets = [_Target(url, settings.queue_size) for url in settings.alertmanager_urls]
         self._active: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._sent = {url: metrics.alerts_sent.labels(url) for url in settings.alertmanager_urls}
-        self._failed = {
-            url: metrics.alerts_failed.labels(url) for url in settings.alertmanager_urls
-        }
+        urls = settings.alertmanager_urls
+        self._sent = {url: metrics.alerts_sent.labels(url) for url in urls}
+        self._failed = {url: metrics.alerts_failed.labels(url) for url in urls}
+        self._rejected = {url: metrics.alerts_rejected.labels(url) for url in urls}
 
     # -- called by the engine ----------------------------------------------------------------
 
     def build(
         self,
-        severity: str,
-        source: str,
-        title: str,
-        message: str,
-        metadata: Mapping[str, Any] | None = None,
+        severity: Any,
+        source: Any,
+        title: Any,
+        message: Any,
+        metadata: Any = None,
         *,
-        alertname: str | None = None,
+        alertname: Any = None,
     ) -> dict[str, Any]:
-        severity = severity.upper()
+        """The alert as Alertmanager accepts it: every label and annotation a string."""
+        severity = _text(severity, 10).strip().upper()
         if severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
-        meta = dict(metadata or {})
+        title = _text(title, 200)
+        meta = _metadata(metadata)
         labels = {
-            "alertname": alertname or alertname_for(title),
+            "alertname": _text(alertname, 200) if alertname else alertname_for(title),
             "severity": severity,
-            "source": source,
+            "source": _text(source, 50) or "D75",
         }
-        labels.update({k: str(meta[k]) for k in SCOPE_KEYS if meta.get(k) is not None})
-        annotations = {"summary": title, "description": message}
+        labels.update({k: _text(meta[k], 200) for k in SCOPE_KEYS if meta.get(k) is not None})
+        annotations = {"summary": title, "description": _text(message)}
         if meta.get("action"):
-            annotations["action"] = str(meta["action"])
+            annotations["action"] = _text(meta["action"])
         if meta:
-            annotations["metadata"] = json.dumps(meta, sort_keys=True, default=str)
+            annotations["metadata"] = _text(json.dumps(meta, sort_keys=True, default=str))
         return {"labels": labels, "annotations": annotations}
 
     def _key(self, alert: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -105,83 +137,114 @@ class AlertSender:
         self._enqueue({**active, "endsAt": _now()})
 
     def _enqueue(self, alert: dict[str, Any]) -> None:
-        self._ensure_worker()
-        try:
-            self._queue.put_nowait(alert)
-        except queue.Full:
-            self._metrics.alerts_dropped.inc()
-            log.error("send_alert queue full (%s): event dropped", self._settings.queue_size)
-        self._metrics.alert_queue.set(self._queue.qsize())
+        self._ensure_workers()
+        for target in self._targets:
+            try:
+                target.queue.put_nowait(alert)
+            except queue.Full:
+                self._metrics.alerts_dropped.inc()
+                log.error(
+                    "send_alert queue for %s full (%s): event dropped",
+                    target.url,
+                    self._settings.queue_size,
+                )
+        self._update_queue_gauge()
+
+    def _update_queue_gauge(self) -> None:
+        self._metrics.alert_queue.set(max((t.queue.qsize() for t in self._targets), default=0))
 
     # -- background ---------------------------------------------------------------------------
 
-    def _ensure_worker(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            with self._lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(
-                        target=self._run, name="d76-send-alert", daemon=True
-                    )
-                    self._thread.start()
+    def _ensure_workers(self) -> None:
+        for target in self._targets:
+            if target.thread is None or not target.thread.is_alive():
+                with self._lock:
+                    if target.thread is None or not target.thread.is_alive():
+                        target.thread = threading.Thread(
+                            target=self._run, args=(target,), name="d76-send-alert", daemon=True
+                        )
+                        target.thread.start()
 
-    def _run(self) -> None:
+    def _run(self, target: _Target) -> None:
         client = httpx.Client(timeout=self._settings.timeout_seconds)
         next_resend = time.monotonic() + self._settings.resend_seconds
         try:
             while not self._stop.is_set():
-                batch = self._next_batch(max(0.0, next_resend - time.monotonic()))
+                batch = self._next_batch(target, max(0.0, next_resend - time.monotonic()))
                 if time.monotonic() >= next_resend:
                     with self._lock:
                         batch.extend(self._active.values())
                     next_resend = time.monotonic() + self._settings.resend_seconds
                 if batch:
-                    self._post(client, batch)
-                self._metrics.alert_queue.set(self._queue.qsize())
+                    self._deliver(client, target.url, batch)
+                self._update_queue_gauge()
         finally:
             client.close()
 
-    def _next_batch(self, wait: float) -> list[dict[str, Any]]:
+    def _next_batch(self, target: _Target, wait: float) -> list[dict[str, Any]]:
         try:
-            batch = [self._queue.get(timeout=min(wait, 1.0))]
+            batch = [target.queue.get(timeout=min(wait, 1.0))]
         except queue.Empty:
             return []
         while len(batch) < _BATCH:
             try:
-                batch.append(self._queue.get_nowait())
+                batch.append(target.queue.get_nowait())
             except queue.Empty:
                 break
         return batch
 
-    def _post(self, client: httpx.Client, batch: list[dict[str, Any]]) -> None:
-        for url in self._settings.alertmanager_urls:
-            delay = 0.5
-            for attempt in range(1, self._settings.attempts + 1):
-                final = attempt >= self._settings.attempts
-                try:
-                    response = client.post(f"{url.rstrip('/')}/api/v2/alerts", json=batch)
-                    if response.status_code < 300:
-                        self._sent[url].inc(len(batch))
-                        break
-                    problem = f"HTTP {response.status_code}: {response.text[:200]}"
-                    final = final or response.status_code < 500  # a 4xx will not get better
-                except httpx.HTTPError as exc:
-                    problem = f"{type(exc).__name__}: {exc}"
-                if final or self._stop.wait(delay):
-                    self._failed[url].inc(len(batch))
-                    log.error(
-                        "send_alert: %s alert(s) not delivered to %s: %s", len(batch), url, problem
-                    )
-                    break
-                delay = min(delay * 2, 8.0)
+    def _deliver(self, client: httpx.Client, url: str, batch: list[dict[str, Any]]) -> None:
+        """Post ``batch``; if Alertmanager refuses it as invalid, halve it until only the bad
+        alerts are left, and drop (and count) just those."""
+        outcome, problem = self._post(client, url, batch)
+        if outcome == "sent":
+            self._sent[url].inc(len(batch))
+        elif outcome == "invalid" and len(batch) > 1:
+            middle = len(batch) // 2
+            self._deliver(client, url, batch[:middle])
+            self._deliver(client, url, batch[middle:])
+        elif outcome == "invalid":
+            self._rejected[url].inc()
+            log.error(
+                "send_alert: %s refused alert %s as invalid: %s",
+                url,
+                batch[0].get("labels", {}).get("alertname"),
+                problem,
+            )
+        else:
+            self._failed[url].inc(len(batch))
+            log.error("send_alert: %s alert(s) not delivered to %s: %s", len(batch), url, problem)
+
+    def _post(self, client: httpx.Client, url: str, batch: list[dict[str, Any]]) -> tuple[str, str]:
+        """sent, invalid (400/422: this batch will never be accepted) or failed."""
+        delay = 0.5
+        problem = ""
+        for attempt in range(1, self._settings.attempts + 1):
+            try:
+                response = client.post(f"{url.rstrip('/')}/api/v2/alerts", json=batch)
+                if response.status_code < 300:
+                    return "sent", ""
+                problem = f"HTTP {response.status_code}: {response.text[:200]}"
+                if response.status_code in (400, 422):
+                    return "invalid", problem
+                if response.status_code < 500:
+                    return "failed", problem  # another 4xx will not get better
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            if attempt >= self._settings.attempts or self._stop.wait(delay):
+                break
+            delay = min(delay * 2, 8.0)
+        return "failed", problem
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the worker after it has posted what is queued (up to ``timeout`` seconds)."""
+        """Stop the workers after they have posted what is queued (up to ``timeout`` s)."""
         deadline = time.monotonic() + timeout
-        while not self._queue.empty() and time.monotonic() < deadline:
+        while any(not t.queue.empty() for t in self._targets) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(max(0.1, deadline - time.monotonic()))
-        dropped = self._queue.qsize()
+        for target in self._targets:
+            if target.thread is not None:
+                target.thread.join(max(0.1, deadline - time.monotonic()))
+        dropped = sum(t.queue.qsize() for t in self._targets)
         if dropped:
             self._metrics.alerts_dropped.inc(dropped)

@@ -211,12 +211,20 @@ class D75Metrics:
             "send_alert() deliveries to an Alertmanager that failed after every retry.",
             ("alertmanager",),
         )
+        self.alerts_rejected = counter(
+            "d75_exporter_alerts_rejected",
+            "send_alert() events an Alertmanager refused as invalid (HTTP 400): dropped alone, "
+            "the rest of their batch was delivered.",
+            ("alertmanager",),
+        )
         self.alerts_dropped = counter(
             "d75_exporter_alerts_dropped",
-            "send_alert() events dropped because the queue was full or the sender stopped.",
+            "send_alert() events dropped because an Alertmanager's queue was full or the "
+            "sender stopped.",
         )
         self.alert_queue = gauge(
-            "d75_exporter_alert_queue_length", "send_alert() events waiting to be posted."
+            "d75_exporter_alert_queue_length",
+            "send_alert() events waiting to be posted (the longest of the Alertmanagers' queues).",
         )
         self.hook_errors = counter(
             "d75_exporter_hook_errors",

@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from d76config import ConfigError
+from d76secrets import install_log_redaction
 from exporter import config
 from exporter.facade import D75Exporter
 from exporter.simulator.player import Player
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown scenario {args.scenario!r}; see --list", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    install_log_redaction()
     try:
         settings = config.load()
     except ConfigError as exc:

@@ -17,6 +17,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from d76secrets import install_log_redaction
 from receiver import cli, config, store
 
 log = logging.getLogger("d76.receiver")
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_log_redaction()  # before anything can log a token (gunicorn's handlers included)
     try:
         settings = config.load()
         dsn = settings.dsn

@@ -1,19 +1,20 @@
 """The history API, ``/api/v1``: query, one alert's lifecycle, acknowledge, statistics.
 
-Read endpoints need the read token (or the write token) when ``HISTORY_API_READ_TOKEN`` is
-set; acknowledging needs ``HISTORY_API_WRITE_TOKEN`` when that is set. The webhook's token is
+When any token is configured, read endpoints need the read token (or the write token) and
+acknowledging needs ``HISTORY_API_WRITE_TOKEN`` (refused if only a read token is set): see
+``receiver.auth``. The webhook's token is
 separate. Every error has the one JSON shape of ``receiver.errors``.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from receiver import history, store
+from receiver.auth import bearer
 from receiver.errors import BadRequest, NotFound, Unauthorized
 from receiver.extensions import receiver_state
 from receiver.openapi import document
@@ -21,24 +22,20 @@ from receiver.openapi import document
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def _token_ok(expected: str) -> bool:
-    header = request.headers.get("Authorization", "")
-    scheme, _, presented = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        presented.strip().encode(), expected.encode()
-    )
-
-
 def require(scope: str) -> None:
-    api = receiver_state().settings.api
-    write = api.write_token.get_secret_value() if api.write_token else ""
-    read = api.read_token.get_secret_value() if api.read_token else ""
-    if scope == "write":
-        if write and not _token_ok(write):
-            raise Unauthorized("this needs the write token (HISTORY_API_WRITE_TOKEN)")
+    """Fail closed: whenever any token is configured, a read needs the read (or write) token
+    and a write needs the write token; with no write token configured, writes are refused."""
+    tokens = receiver_state().sessions.tokens
+    if tokens.allows(tokens.scope_of(bearer(request)), scope):
         return
-    if read and not (_token_ok(read) or (write and _token_ok(write))):
-        raise Unauthorized("this needs the read token (HISTORY_API_READ_TOKEN)")
+    if scope == "write":
+        if not tokens.write:
+            raise Unauthorized(
+                "writes are refused: a read token is configured but no write token "
+                "(set HISTORY_API_WRITE_TOKEN to acknowledge)"
+            )
+        raise Unauthorized("this needs the write token (HISTORY_API_WRITE_TOKEN)")
+    raise Unauthorized("this needs the read token (HISTORY_API_READ_TOKEN)")
 
 
 def _params() -> history.Params:
@@ -132,6 +129,7 @@ def stats() -> ResponseReturnValue:
     if bucket not in ("hour", "day"):
         raise BadRequest("bucket: must be hour or day")
     filt = history.parse_filter(params)
+    history.check_range(filt, receiver_state().settings.api.max_range_days)
     with receiver_state().db.connection() as conn:
         result = store.stats(conn, filt, bucket)
     result.update(start=filt.start.isoformat(), end=filt.end.isoformat(), bucket=bucket)

@@ -12,12 +12,25 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from werkzeug.exceptions import HTTPException
 
 from receiver import api, config, page, runbooks, webhook
+from receiver.auth import PageSessions
 from receiver.db import Database
 from receiver.errors import ApiError
 from receiver.extensions import ReceiverState, init_app, receiver_state
 from receiver.metrics import DeliveryStateCollector, ReceiverMetrics
 
 log = logging.getLogger("d76.receiver")
+# On every response. The page uses no script and no external resource: inline styles, inline
+# SVG, forms posting to itself. Nothing may frame it; no URL leaks through Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
 def create_app(settings: config.Settings | None = None, *, db_connections: int = 8) -> Flask:
@@ -29,10 +42,32 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook.max_body_bytes
     registry = CollectorRegistry()
-    db = Database(settings.dsn, max_connections=db_connections)
+    # The API and page may hold at most all threads but two, so at least two threads are
+    # always left for the webhook, which has its own pool and a shorter statement timeout.
+    db = Database(
+        settings.dsn,
+        max_connections=max(1, db_connections - 2),
+        statement_timeout_seconds=settings.api.statement_timeout_seconds,
+        application_name="d76-receiver-api",
+    )
+    webhook_db = Database(
+        settings.dsn,
+        max_connections=db_connections,
+        statement_timeout_seconds=settings.webhook.statement_timeout_seconds,
+        application_name="d76-receiver-webhook",
+    )
     metrics = ReceiverMetrics(registry)
     registry.register(DeliveryStateCollector(db.connection))
-    init_app(app, ReceiverState(settings=settings, db=db, metrics=metrics))
+    init_app(
+        app,
+        ReceiverState(
+            settings=settings,
+            db=db,
+            webhook_db=webhook_db,
+            metrics=metrics,
+            sessions=PageSessions(settings),
+        ),
+    )
 
     app.json = _JSON(app)
     app.register_blueprint(webhook.bp)
@@ -46,6 +81,12 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
     def _count_webhook(response: Response) -> Response:
         if request.endpoint == "webhook.receive":
             metrics.webhook_requests.labels(str(response.status_code)).inc()
+        return response
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
         return response
 
     return app

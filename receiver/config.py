@@ -6,6 +6,7 @@ Secrets come from the environment only and are kept out of ``repr``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from d76config import ConfigError, environment, load_section
 
 __all__ = ["ConfigError", "Settings", "load"]
+log = logging.getLogger("d76.config")
 
 KNOWN_TARGETS = ("telegram", "slack_critical", "slack_alerts", "email")
 
@@ -31,6 +33,7 @@ class Listen(_Strict):
 class Webhook(_Strict):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     token: SecretStr | None = None  # RECEIVER_WEBHOOK_TOKEN
+    statement_timeout_seconds: float = Field(2, gt=0)  # per SQL statement of an ingest
 
 
 class Telegram(_Strict):
@@ -58,7 +61,9 @@ class Slack(_Strict):
 class Email(_Strict):
     smtp_host: str | None = None  # SMTP_HOST
     smtp_port: int = Field(25, ge=1, le=65535)  # SMTP_PORT
-    starttls: bool = False  # SMTP_STARTTLS
+    # SMTP_STARTTLS. Unset: on whenever a password is set (it never crosses the wire in
+    # clear); an explicit false turns that off (a relay on loopback), with a warning.
+    starttls: bool | None = None
     username: str | None = None  # SMTP_USERNAME
     password: SecretStr | None = None  # SMTP_PASSWORD
     sender: str = "d76-alerting@localhost"  # ALERT_EMAIL_FROM
@@ -69,6 +74,12 @@ class Email(_Strict):
     @property
     def configured(self) -> bool:
         return bool(self.smtp_host and self.to)
+
+    @property
+    def use_starttls(self) -> bool:
+        if self.starttls is None:
+            return bool(self.password and self.password.get_secret_value())
+        return self.starttls
 
 
 def _known_targets(name: str, targets: list[str]) -> None:
@@ -94,6 +105,8 @@ class Api(_Strict):
     read_token: SecretStr | None = None  # HISTORY_API_READ_TOKEN
     write_token: SecretStr | None = None  # HISTORY_API_WRITE_TOKEN (acknowledge)
     retention_days: int = Field(400, ge=1)  # python -m receiver prune deletes what is older
+    statement_timeout_seconds: float = Field(5, gt=0)  # per SQL statement of the API and page
+    max_range_days: int = Field(92, ge=1)  # widest from..to that stats and the page accept
 
 
 class Routing(_Strict):
@@ -238,6 +251,21 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                 _set_path(data, path, value)
     data["environment"] = environment()
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc)) from None
+    return _buttons_need_allowlist_in_prod(settings)
+
+
+def _buttons_need_allowlist_in_prod(settings: Settings) -> Settings:
+    """In prod, Ack/Silence buttons without TELEGRAM_ALLOWED_USER_IDS stay off (anyone in the
+    chat could acknowledge or silence): delivery goes on, and the log says why and what to set."""
+    tg = settings.telegram
+    if settings.environment != "prod" or not tg.buttons or tg.allowed_user_ids:
+        return settings
+    log.warning(
+        "Telegram buttons are OFF: D76_ENV=prod and TELEGRAM_ALLOWED_USER_IDS is empty, so "
+        "anyone in the chat could acknowledge or silence. Set TELEGRAM_ALLOWED_USER_IDS to "
+        "the user ids who may press them (or receiver.telegram.buttons: false to silence this)."
+    )
+    return settings.model_copy(update={"telegram": tg.model_copy(update={"buttons": False})})

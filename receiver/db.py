@@ -1,4 +1,7 @@
-"""PostgreSQL connections for the web process: a small thread-safe pool, opened lazily.
+"""PostgreSQL connections for the web process: small thread-safe pools, opened lazily.
+
+The webhook and the history API/page each have their own pool (and their own
+``statement_timeout``), so a slow history query can never hold the connections ingest needs.
 
 Lazily, so that a forking server opens connections in each worker, never in the parent.
 A connection that fails with an "unavailable" error is discarded, and the request answers
@@ -7,6 +10,7 @@ A connection that fails with an "unavailable" error is discarded, and the reques
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,13 +19,22 @@ import psycopg2.extensions
 import psycopg2.pool
 
 from receiver import store
-from receiver.errors import StoreUnavailable
+from receiver.errors import QueryTimeout, StoreUnavailable
 
 
 class Database:
-    def __init__(self, dsn: str, max_connections: int = 8) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        max_connections: int = 8,
+        *,
+        statement_timeout_seconds: float | None = None,
+        application_name: str = "d76-receiver",
+    ) -> None:
         self._dsn = dsn
         self._max = max_connections
+        self._timeout_ms = int(statement_timeout_seconds * 1000) if statement_timeout_seconds else 0
+        self._application_name = application_name
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._lock = threading.Lock()
 
@@ -30,12 +43,16 @@ class Database:
             if self._pool is None:
                 # minconn = maxconn: psycopg2's pool closes a returned connection whenever it
                 # holds minconn or more, so a lower minconn means a new connection per request.
+                options = {}
+                if self._timeout_ms:  # set per connection: no statement of this role runs longer
+                    options["options"] = f"-c statement_timeout={self._timeout_ms}"
                 self._pool = psycopg2.pool.ThreadedConnectionPool(
                     self._max,
                     self._max,
                     self._dsn,
                     connect_timeout=3,
-                    application_name="d76-receiver",
+                    application_name=self._application_name,
+                    **options,
                 )
             return self._pool
 
@@ -52,6 +69,13 @@ class Database:
         broken = False
         try:
             yield conn
+        except psycopg2.extensions.QueryCanceledError:
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
+            raise QueryTimeout(
+                f"the query took longer than {self._timeout_ms / 1000:g}s and was cancelled; "
+                "narrow the time range or the filters"
+            ) from None
         except store.UNAVAILABLE as exc:
             broken = True
             raise StoreUnavailable(f"database unavailable: {_first_line(exc)}") from None

@@ -32,6 +32,11 @@ class Unauthorized(ApiError):
     code = "unauthorized"
 
 
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"
@@ -47,3 +52,10 @@ class StoreUnavailable(ApiError):
 
     status = 503
     code = "store_unavailable"
+
+
+class QueryTimeout(ApiError):
+    """A statement ran past its role's statement_timeout and was cancelled."""
+
+    status = 503
+    code = "query_timeout"

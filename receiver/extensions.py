@@ -1,4 +1,4 @@
-"""What the web process holds for its lifetime: settings, database pool, metrics."""
+"""What the web process holds for its lifetime: settings, database pools, metrics, sessions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import cast
 
 from flask import Flask, current_app
 
+from receiver.auth import PageSessions
 from receiver.config import Settings
 from receiver.db import Database
 from receiver.metrics import ReceiverMetrics
@@ -17,8 +18,10 @@ _KEY = "d76"
 @dataclass(frozen=True)
 class ReceiverState:
     settings: Settings
-    db: Database
+    db: Database  # the history API and page
+    webhook_db: Database  # the webhook's own pool: a slow query can never starve ingest
     metrics: ReceiverMetrics
+    sessions: PageSessions
 
 
 def init_app(app: Flask, state: ReceiverState) -> None:

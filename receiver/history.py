@@ -132,6 +132,15 @@ def parse_filter(params: Params, now: datetime | None = None) -> HistoryFilter:
     )
 
 
+def check_range(f: HistoryFilter, max_days: int) -> None:
+    """Statistics and the page read every alert in the range: it has a maximum."""
+    if f.end - f.start > timedelta(days=max_days):
+        raise BadRequest(
+            f"from: the range from..to is at most {max_days} days here "
+            f"(receiver.api.max_range_days); narrow it"
+        )
+
+
 def encode_cursor(timestamp: datetime, alert_id: int) -> str:
     raw = json.dumps([timestamp.isoformat(), alert_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -1,12 +1,15 @@
 """The receiver's own metrics, declared in one place, served at /metrics.
 
 Counters live in the web process. Delivery state is read from PostgreSQL at scrape time,
-so it is right whichever dispatcher process did the work.
+so it is right whichever dispatcher process did the work, with queries whose cost does not
+grow with the history (see ``DeliveryStateCollector``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter as Counter_
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
@@ -44,21 +47,73 @@ class ReceiverMetrics:
         )
 
 
+# Attempts younger than this are counted on every scrape and folded into the running totals
+# only after it: a dispatcher's transaction that is still open cannot be skipped.
+SETTLE_SECONDS = 30
+
+_BACKLOG = """
+SELECT state, target, count(*) FROM notification WHERE state IN ('queued', 'sending')
+ GROUP BY 1, 2
+UNION ALL
+SELECT 'failed', target, count(*) FROM notification WHERE state = 'failed' GROUP BY 2
+UNION ALL
+SELECT 'folded', target, count(*) FROM notification
+ WHERE state = 'folded' AND digest_id IS NULL GROUP BY 2
+"""
+_SETTLED_UP_TO = """
+SELECT max(id) FROM notification_attempt
+ WHERE id > %(after)s AND attempted_at < now() - make_interval(secs => %(settle)s)
+"""
+_ATTEMPTS = """
+SELECT n.target, a.outcome, count(*)
+  FROM notification_attempt a JOIN notification n ON n.id = a.notification_id
+ WHERE a.id > %(after)s AND (%(upto)s::bigint IS NULL OR a.id <= %(upto)s::bigint)
+ GROUP BY 1, 2
+"""
+
+
 class DeliveryStateCollector(Collector):
-    """Notifications by state and target, and the age of the oldest undelivered one."""
+    """Notifications by state and target, retries, digests, the oldest undelivered one.
+
+    A scrape costs the same whatever the size of the history: the backlog (queued, sending,
+    failed, folded awaiting a digest) is counted through its partial indexes, and what only
+    grows (sent, unsent, retries) is kept as running totals in this process, adding only the
+    delivery attempts recorded since the previous scrape (a primary-key range). The first
+    scrape after start reads the attempts once; totals are the database's, whichever
+    dispatcher did the work, and do not go down when ``prune`` deletes old history.
+    """
 
     def __init__(
         self, connection: Callable[[], AbstractContextManager[psycopg2.extensions.connection]]
     ) -> None:
         self._connection = connection
+        self._lock = threading.Lock()
+        self._settled_id = 0  # attempts up to this id are in _totals
+        self._totals: Counter_[tuple[str, str]] = Counter_()  # (target, outcome) -> count
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # values come from the database at collect time only
 
+    def _attempt_totals(self, cur: psycopg2.extensions.cursor) -> Counter_[tuple[str, str]]:
+        with self._lock:
+            cur.execute(_SETTLED_UP_TO, {"after": self._settled_id, "settle": SETTLE_SECONDS})
+            (upto,) = cur.fetchone() or (None,)
+            if upto is not None:
+                cur.execute(_ATTEMPTS, {"after": self._settled_id, "upto": upto})
+                for target, outcome, count in cur.fetchall():
+                    self._totals[(target, outcome)] += count
+                self._settled_id = upto
+            cur.execute(_ATTEMPTS, {"after": self._settled_id, "upto": None})
+            totals = Counter_(self._totals)
+            for target, outcome, count in cur.fetchall():
+                totals[(target, outcome)] += count
+            return totals
+
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         counts = GaugeMetricFamily(
             "d76_receiver_notifications",
-            "Notifications in the outbox, by state and delivery target.",
+            "Notifications by state and delivery target: queued, sending, failed and folded "
+            "(awaiting or in a digest) now; sent and unsent in total.",
             labels=["state", "target"],
         )
         oldest = GaugeMetricFamily(
@@ -94,20 +149,16 @@ class DeliveryStateCollector(Collector):
         )
         try:
             with self._connection() as conn, conn, conn.cursor() as cur:
-                cur.execute("SELECT state, target, count(*) FROM notification GROUP BY 1, 2")
+                cur.execute(_BACKLOG)
                 rows = cur.fetchall()
                 cur.execute(
                     """SELECT COALESCE(EXTRACT(EPOCH FROM now() - MIN(created_at)), 0)
                          FROM notification WHERE state IN ('queued', 'sending')"""
                 )
                 (age,) = cur.fetchone() or (0,)
-                cur.execute(
-                    """SELECT n.target, count(*) FROM notification_attempt a
-                         JOIN notification n ON n.id = a.notification_id
-                        WHERE a.outcome IN ('retry', 'throttled', 'unknown') GROUP BY 1"""
-                )
-                retry_rows = cur.fetchall()
-                cur.execute("SELECT target, state, count(*) FROM digest GROUP BY 1, 2")
+                attempts = self._attempt_totals(cur)
+                # Digests are few (one per destination and window during a storm).
+                cur.execute("SELECT target, state, count(*), sum(folded) FROM digest GROUP BY 1, 2")
                 digest_rows = cur.fetchall()
                 cur.execute(
                     """SELECT target,
@@ -133,14 +184,22 @@ class DeliveryStateCollector(Collector):
             up.add_metric([], 0)
             yield up
             return
+        by_state: Counter_[tuple[str, str]] = Counter_()
         for state, target, count in rows:
+            by_state[(state, target)] += count
+        for target, state, count, folded in digest_rows:
+            digests.add_metric([target, state], count)
+            if state != "failed":  # a failed digest's notifications wait for the next one
+                by_state[("folded", target)] += int(folded or 0)
+        for (target, outcome), count in sorted(attempts.items()):
+            if outcome in ("sent", "unsent"):
+                by_state[(outcome, target)] += count
+            elif outcome in ("retry", "throttled", "unknown"):
+                retries.add_metric([target], count)
+        for (state, target), count in sorted(by_state.items()):
             counts.add_metric([state, target], count)
         oldest.add_metric([], float(age))
         up.add_metric([], 1)
-        for target, count in retry_rows:
-            retries.add_metric([target], count)
-        for target, state, count in digest_rows:
-            digests.add_metric([target, state], count)
         for target, p50, p99 in latency_rows:
             latency.add_metric([target, "0.5"], float(p50))
             latency.add_metric([target, "0.99"], float(p99))

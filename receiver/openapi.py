@@ -120,8 +120,11 @@ _ACK_BODY: dict[str, Any] = {
 def document() -> dict[str, Any]:
     read_errors = {
         "400": _error("A parameter is wrong; the message names it."),
-        "401": _error("Missing or wrong token."),
-        "503": _error("PostgreSQL is unavailable."),
+        "401": _error(
+            "Missing or wrong token. Whenever any token is configured, reads need the read or "
+            "write token and writes need the write token."
+        ),
+        "503": _error("PostgreSQL is unavailable, or the query ran past its statement timeout."),
     }
     return {
         "openapi": "3.0.3",
@@ -292,6 +295,8 @@ def document() -> dict[str, Any]:
             "/api/v1/stats": {
                 "get": {
                     "summary": "Counts per hour or day, times to ack and resolve, noisy, flapping.",
+                    "description": "The range from..to is at most receiver.api.max_range_days "
+                    "(92 by default); a wider one is a 400 naming the limit.",
                     "parameters": [
                         *FILTERS,
                         _query(

@@ -2,47 +2,93 @@
 per alert, and alerts per hour (or day) by severity as a server-drawn SVG chart. Plain HTML
 forms, no JavaScript, no external resources.
 
-When HISTORY_API_READ_TOKEN is set, open the page once as /history?token=<token>: the token
-is kept in a cookie. Ack needs the write token (HISTORY_API_WRITE_TOKEN) the same way.
+When a token is configured, open the page once as /history?token=<token>: the page answers
+with a signed session cookie holding what the token grants (not the token) and redirects to
+the same URL without it. Ack needs the write token (HISTORY_API_WRITE_TOKEN) the same way, and
+its forms carry a CSRF token (``receiver.auth``).
 """
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from markupsafe import escape
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from receiver import history, store
-from receiver.errors import BadRequest, NotFound, Unauthorized
+from receiver.auth import COOKIE, SESSION_MAX_AGE, Session
+from receiver.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from receiver.extensions import receiver_state
 
 bp = Blueprint("page", __name__)
-COOKIE = "d76_token"
 COLOURS = {"P0": "#D00000", "P1": "#F57C00", "P2": "#C49000", "P3": "#1E88E5", "none": "#9E9E9E"}
 
 
-def _token() -> str:
-    return request.args.get("token") or request.cookies.get(COOKIE, "")
+def _session() -> Session:
+    """This browser's page session (made now if it has none; sent back by _with_cookie)."""
+    if "d76_session" not in g:
+        sessions = receiver_state().sessions
+        session = sessions.load(request.cookies.get(COOKIE))
+        if session is None:
+            session, g.d76_new_cookie = sessions.new("none")
+        g.d76_session = session
+    return cast(Session, g.d76_session)
 
 
 def _allowed(scope: str) -> bool:
-    api = receiver_state().settings.api
-    read = api.read_token.get_secret_value() if api.read_token else ""
-    write = api.write_token.get_secret_value() if api.write_token else ""
-    given = _token().encode()
-    if scope == "write":
-        return not write or hmac.compare_digest(given, write.encode())
-    return not read or any(t and hmac.compare_digest(given, t.encode()) for t in (read, write))
+    return receiver_state().sessions.tokens.allows(_session().scope, scope)
 
 
 def _with_cookie(response: Response) -> Response:
-    if request.args.get("token"):
-        response.set_cookie(COOKIE, request.args["token"], httponly=True, samesite="Strict")
+    cookie = g.get("d76_new_cookie")
+    if cookie:
+        _set_cookie(response, cookie)
+    return response
+
+
+def _set_cookie(response: WerkzeugResponse, value: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=SESSION_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.is_secure,
+    )
+
+
+def _without_token(path: str, args: list[tuple[str, str]]) -> str:
+    kept = [(k, v) for k, v in args if k != "token"]
+    return path + ("?" + urlencode(kept) if kept else "")
+
+
+@bp.before_request
+def _take_token_once() -> ResponseReturnValue | None:
+    """``?token=`` is exchanged for a session cookie, then the same URL without it."""
+    if "token" not in request.args:
+        return None
+    sessions = receiver_state().sessions
+    scope = sessions.tokens.scope_of(request.args.get("token", ""))
+    if sessions.tokens.any and scope == "none":
+        raise Unauthorized("wrong token: open /history?token=<read or write token>")
+    _, cookie = sessions.new(scope if sessions.tokens.any else "write")
+    args = [(k, v) for k in request.args for v in request.args.getlist(k)]
+    response = redirect(_without_token(request.path, args), 303)
+    _set_cookie(response, cookie)
     return response
 
 
@@ -108,6 +154,7 @@ def history_page() -> ResponseReturnValue:
     svg = ""
     try:
         filt = history.parse_filter(params)
+        history.check_range(filt, receiver_state().settings.api.max_range_days)
         page = history.parse_page(params)
     except BadRequest as exc:
         error = exc.message
@@ -124,7 +171,12 @@ def history_page() -> ResponseReturnValue:
             next_cursor = history.encode_cursor(items[-1]["timestamp"], items[-1]["id"])
         svg = chart(per_severity, filt.start, filt.end, step)
     args = {k: request.args.get(k, "") for k in request.args}
-    older = [(k, v) for k in request.args if k != "cursor" for v in request.args.getlist(k)]
+    older = [
+        (k, v)
+        for k in request.args
+        if k not in ("cursor", "token")
+        for v in request.args.getlist(k)
+    ]
     older_url = url_for("page.history") + "?" + urlencode([*older, ("cursor", next_cursor or "")])
     response = make_response(
         render_template(
@@ -139,6 +191,7 @@ def history_page() -> ResponseReturnValue:
             ),
             chart=svg,
             error=error,
+            csrf=receiver_state().sessions.csrf_token(_session()),
         ),
         400 if error else 200,
     )
@@ -178,12 +231,20 @@ def alert(alert_id: int) -> ResponseReturnValue:
     if detail["ends_at"]:
         timeline.append({"at": detail["ends_at"], "event": "resolved", "detail": ""})
     timeline.sort(key=lambda e: e["at"])
-    return _with_cookie(make_response(render_template("alert.html", a=detail, timeline=timeline)))
+    csrf = receiver_state().sessions.csrf_token(_session())
+    return _with_cookie(
+        make_response(render_template("alert.html", a=detail, timeline=timeline, csrf=csrf))
+    )
 
 
 @bp.post("/history/<int:alert_id>/ack")
 def ack(alert_id: int) -> ResponseReturnValue:
-    if not _allowed("write"):
+    sessions = receiver_state().sessions
+    session = sessions.load(request.cookies.get(COOKIE))
+    if not sessions.csrf_ok(session, request.form.get("csrf")):
+        raise Forbidden("the form has expired or did not come from this page: reload and retry")
+    assert session is not None
+    if not sessions.tokens.allows(session.scope, "write"):
         raise Unauthorized("acknowledging needs the write token: open /history?token=<token>")
     who = (request.form.get("by") or "").strip()
     if not who or len(who) > 200:
@@ -191,5 +252,8 @@ def ack(alert_id: int) -> ResponseReturnValue:
     with receiver_state().db.connection() as conn:
         if not store.acknowledge(conn, alert_id, f"web:{who}"):
             raise NotFound(f"alert {alert_id}: no such alert")
-    back = request.form.get("back", "")
-    return redirect(back if back.startswith("/history") else url_for("page.history"), 303)
+    back = urlsplit(request.form.get("back", ""))
+    target = url_for("page.history")
+    if back.path.startswith("/history") and not back.scheme and not back.netloc:
+        target = _without_token(back.path, parse_qsl(back.query, keep_blank_values=True))
+    return redirect(target, 303)

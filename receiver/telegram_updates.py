@@ -2,7 +2,10 @@
 
 No public HTTPS endpoint is needed. Only one poller may read a bot's updates, so the
 dispatchers elect one with a PostgreSQL advisory lock; the others wait and take over if it
-dies. Only presses in the configured chat, by allowed users (if a list is configured), count.
+dies. Only presses in the configured chat (or the supergroup it migrated to), by allowed users
+(if a list is configured), carrying data signed for that chat and pressed under the message
+sent for that alert, count (``receiver.buttons``); anything else is answered and confirmed.
+The loop is supervised: after any error it logs and polls again.
 
 - Ack marks the history row acknowledged (who, when) and edits the message to say so. It is a
   state, not a silence: the resolved message still arrives.
@@ -22,10 +25,10 @@ from typing import Any
 import httpx
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.request import HTTPXRequest
 
-from receiver import render, store
+from receiver import buttons, render, store
 from receiver.config import Settings
 
 log = logging.getLogger("d76.telegram")
@@ -55,15 +58,22 @@ class UpdatePoller:
     # -- the loop -----------------------------------------------------------------------------
 
     def _run(self) -> None:
+        """Supervised: whatever goes wrong, log it and poll again, with a growing pause."""
         loop = asyncio.new_event_loop()
+        backoff = 1.0
         try:
             while not self._stop.is_set():
                 try:
                     self._poll_while_leader(loop)
+                    backoff = 1.0
                 except store.UNAVAILABLE as exc:
                     log.warning("database unavailable for the update poller: %s", exc)
                 except TelegramError as exc:
                     log.warning("getUpdates failed: %s", type(exc).__name__)
+                except Exception:
+                    log.exception("the update poller failed; restarting it in %.0fs", backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
                 self._stop.wait(2.0)
         finally:
             loop.close()
@@ -99,40 +109,96 @@ class UpdatePoller:
                     )
                 )
                 for update in updates:
+                    # Confirmed before it is handled: a press that fails is never read again.
                     self._offset = update.update_id + 1
                     if update.callback_query is not None:
-                        self._handle(loop, bot, conn, update.callback_query)
+                        self._handle_safely(loop, bot, conn, update.callback_query)
         finally:
             conn.close()
 
     # -- one press ----------------------------------------------------------------------------
+
+    def _handle_safely(
+        self, loop: asyncio.AbstractEventLoop, bot: Bot, conn: Any, press: CallbackQuery
+    ) -> None:
+        """One press; whatever it carries, it is answered and never stops the poller."""
+        try:
+            self._handle(loop, bot, conn, press)
+        except store.UNAVAILABLE:
+            self._answer(loop, press, "Not recorded: the database is unavailable. Try again.")
+            raise
+        except Exception:
+            log.exception("button press %r could not be handled", (press.data or "")[:64])
+            self._answer(loop, press, "Failed; see the dispatcher log.")
+
+    def _answer(
+        self, loop: asyncio.AbstractEventLoop, press: CallbackQuery, text: str, alert: bool = False
+    ) -> None:
+        try:
+            loop.run_until_complete(press.answer(text, show_alert=alert))
+        except TelegramError as exc:  # e.g. "query is too old": nothing more to do
+            log.warning("answerCallbackQuery failed: %s", type(exc).__name__)
+
+    def _chat_matches(self, loop: asyncio.AbstractEventLoop, bot: Bot, chat_id: str) -> bool:
+        """Is ``chat_id`` the configured chat, or the supergroup it migrated to?"""
+        configured = self._tg.chat_id or ""
+        if chat_id == buttons.current_chat(self._tg.api_url, configured):
+            return True
+        # Another dispatcher's channel may have followed a migration: ask Telegram whether the
+        # chat we know became this one (getChat on a migrated group answers ChatMigrated).
+        try:
+            loop.run_until_complete(
+                bot.get_chat(buttons.current_chat(self._tg.api_url, configured))
+            )
+        except ChatMigrated as exc:
+            if str(exc.new_chat_id) == chat_id:
+                log.error(
+                    "telegram chat %s migrated to %s: following it; set TELEGRAM_CHAT_ID=%s",
+                    configured,
+                    chat_id,
+                    chat_id,
+                )
+                buttons.follow(self._tg.api_url, configured, chat_id)
+                return True
+        except TelegramError as exc:
+            log.warning("getChat failed: %s", type(exc).__name__)
+        return False
 
     def _handle(
         self, loop: asyncio.AbstractEventLoop, bot: Bot, conn: Any, press: CallbackQuery
     ) -> None:
         user = press.from_user
         actor = f"telegram:@{user.username}" if user.username else f"telegram:{user.id}"
-        action, _, ident = (press.data or "").partition(":")
         message = press.message
-        in_chat = message is not None and str(message.chat.id) == str(self._tg.chat_id)
-        allowed = not self._tg.allowed_user_ids or user.id in self._tg.allowed_user_ids
-        view = store.alert_view(conn, int(ident)) if ident.isdigit() else None
-        if not (in_chat and allowed and view is not None and action in ("ack", "silence")):
-            log.warning(
-                "ignored button press %r by %s (chat or user not allowed)", press.data, actor
-            )
-            loop.run_until_complete(press.answer("Not allowed here.", show_alert=True))
+        chat_id = str(message.chat.id) if message is not None else ""
+        assert self._tg.bot_token is not None
+        key = buttons.key_from_token(self._tg.bot_token.get_secret_value())
+        pressed = buttons.verify(key, press.data, chat_id) if message is not None else None
+        if pressed is None:  # garbage, forged, from an older version, or signed for elsewhere
+            log.warning("refused button press %r by %s: not valid", (press.data or "")[:64], actor)
+            self._answer(loop, press, "This button has expired.", alert=True)
             return
-        assert message is not None and view is not None
-        if action == "ack":
+        assert message is not None
+        allowed = not self._tg.allowed_user_ids or user.id in self._tg.allowed_user_ids
+        in_chat = self._chat_matches(loop, bot, chat_id)
+        bound = in_chat and buttons.sent_message_id(conn, pressed.alert_id) == str(
+            message.message_id
+        )
+        view = store.alert_view(conn, pressed.alert_id) if bound and allowed else None
+        if view is None:
+            why = "user" if not allowed else "chat" if not in_chat else "message"
+            log.warning("refused button press %r by %s: %s not allowed", press.data, actor, why)
+            self._answer(loop, press, "Not allowed here.", alert=True)
+            return
+        if pressed.action == "ack":
             store.acknowledge(conn, view.alert_id, actor)
             note = "Acknowledged"
         else:
             try:
                 silence_id, ends = self._silence(view.labels, actor, view.title)
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
                 log.error("silence for alert %s failed: %s", view.alert_id, exc)
-                loop.run_until_complete(press.answer(f"Silence failed: {exc}", show_alert=True))
+                self._answer(loop, press, f"Silence failed: {type(exc).__name__}", alert=True)
                 return
             store.record_action(
                 conn, view.alert_id, "silence", actor, {"silenceID": silence_id, "endsAt": ends}
@@ -141,13 +207,11 @@ class UpdatePoller:
         actions = store.actions_for(conn, view.alert_id)
         text = "\n".join([render.telegram_text(view), *render.telegram_action_lines(actions)])
         acked = any(a.action == "ack" for a in actions)
+        signed = buttons.sign_buttons(
+            key, render.telegram_buttons(view.alert_id, acknowledged=acked), chat_id
+        )
         markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(label, callback_data=data)
-                    for label, data in render.telegram_buttons(view.alert_id, acknowledged=acked)
-                ]
-            ]
+            [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
         )
         with contextlib.suppress(BadRequest):  # "message is not modified" on a second press
             loop.run_until_complete(
@@ -159,7 +223,7 @@ class UpdatePoller:
                     reply_markup=markup,
                 )
             )
-        loop.run_until_complete(press.answer(note))
+        self._answer(loop, press, note)
         log.info("%s by %s on alert %s", note, actor, view.alert_id)
 
     def _silence(self, labels: dict[str, str], actor: str, title: str) -> tuple[str, str]:

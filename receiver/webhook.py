@@ -53,7 +53,7 @@ def receive() -> ResponseReturnValue:
         raise InvalidPayload(f"body: not valid JSON ({exc})") from None
     notification = amounts.format_notification(payload.parse(document))
     targets = state.settings.routing.targets_for(notification.receiver)
-    with state.db.connection() as conn:
+    with state.webhook_db.connection() as conn:
         result = store.ingest(conn, notification, targets, ingest_policy(state.settings))
     for alert in notification.alerts:
         state.metrics.alerts_received.labels(alert.status).inc()

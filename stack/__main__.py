@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from d76secrets import install_log_redaction
 from stack.procs import RestartPolicy, StartupError
 from stack.render import REPO, Ports
 from stack.stack import Stack, StackConfig
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         help="simulated D75 engines (2: a second one on EXPORTER_PORT_2, engine label d75-2)",
     )
     args = parser.parse_args(argv)
+    install_log_redaction()  # the console echoes the receiver's and dispatcher's output
     return run(ha=args.ha, engines=args.engines) if args.command == "run" else reload()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg2
 
+from d76secrets import open_private_log
 from stack.procs import ManagedProcess, StartupError
 
 DB_USER = "d76"
@@ -60,8 +61,7 @@ class PrivatePostgres:
             return False
         self._own(self.data_dir)
         self._own(self.socket_dir)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        with open_private_log(self.log_path) as log:
             result = subprocess.run(
                 [
                     pg_bin("initdb"),

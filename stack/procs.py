@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from d76secrets import open_private_log
+
 
 class StartupError(RuntimeError):
     """A process did not become ready; the message carries the end of its log."""
@@ -32,6 +34,7 @@ class ManagedProcess:
         stop_signal: int = signal.SIGTERM,
         user: str | None = None,
         echo: bool = False,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -41,34 +44,41 @@ class ManagedProcess:
         self.stop_signal = stop_signal
         self.user = user
         self.echo = echo
+        # Output is copied through this (secrets removed) when given; else it goes straight
+        # to the log file.
+        self.redact = redact
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._pump: threading.Thread | None = None
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
+        self._log = open_private_log(self.log_path)  # 0600: a log may name what went wrong
+        piped = self.echo or self.redact is not None
         self.proc = subprocess.Popen(
             self.argv,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if self.echo else self._log,
+            stdout=subprocess.PIPE if piped else self._log,
             stderr=subprocess.STDOUT,
             env=self.env,
             cwd=self.cwd,
             user=self.user,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops us in order
         )
-        if self.echo:
+        if piped:
             self._pump = threading.Thread(target=self._copy_output, daemon=True)
             self._pump.start()
 
     def _copy_output(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None and self._log is not None
-        for line in self.proc.stdout:
-            self._log.write(line)
+        for raw in self.proc.stdout:
+            text = raw.decode(errors="replace")
+            if self.redact is not None:
+                text = self.redact(text)
+            self._log.write(text.encode())
             self._log.flush()
-            sys.stdout.write(f"[{self.name}] {line.decode(errors='replace')}")
-            sys.stdout.flush()
+            if self.echo:
+                sys.stdout.write(f"[{self.name}] {text}")
+                sys.stdout.flush()
 
     @property
     def running(self) -> bool:
@@ -110,6 +120,9 @@ class ManagedProcess:
                 self.proc.wait(5)
         if self._pump is not None:
             self._pump.join(timeout=2)
+            self._pump = None
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from d76secrets import write_private
+
 REPO = Path(__file__).resolve().parent.parent
 PROMETHEUS_DIR = REPO / "prometheus"
 ALERTMANAGER_DIR = REPO / "alertmanager"
@@ -44,12 +46,13 @@ def _retarget(text: str, ports: Ports) -> str:
 
 
 def _write(path: Path, data: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    # 0600 from the first byte, replaced atomically: the Alertmanager copy may hold the bot
+    # token, and a reloading Alertmanager must never read a half-written file.
+    return write_private(
+        path,
         "# Generated from the repository's file for the ports in use. Edit the original.\n"
-        + yaml.safe_dump(data, sort_keys=False)
+        + yaml.safe_dump(data, sort_keys=False),
     )
-    return path
 
 
 SECOND_ENGINE = "d75-2"  # the engine label of the second simulator (engines=2)
@@ -133,6 +136,4 @@ def alertmanager_config(
     if fast_timers:
         data["route"]["group_wait"] = "1s"
         _shorten(data["route"])
-    path = _write(out, data)
-    path.chmod(0o600)  # it may hold the bot token
-    return path
+    return _write(out, data)  # mode 0600: it may hold the bot token

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from d76secrets import Redactor, private_dir, secret_values, write_private
 from stack import render
 from stack.postgres import PrivatePostgres
 from stack.procs import ManagedProcess, StartupError, http_ok
@@ -60,6 +61,7 @@ class Stack:
         self.postgres: PrivatePostgres | None = None
         self.database_url = config.database_url or ""
         self.logs = config.state_dir / "logs"
+        self._redact = Redactor(secret_values({**os.environ, **config.env}))
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -109,7 +111,12 @@ class Stack:
         env: Mapping[str, str] | None = None,
     ) -> ManagedProcess:
         proc = ManagedProcess(
-            name, argv, self.logs / f"{name}.log", env={**self._env(), **(env or {})}, echo=echo
+            name,
+            argv,
+            self.logs / f"{name}.log",
+            env={**self._env(), **(env or {})},
+            echo=echo,
+            redact=self._redact,  # Alertmanager and Prometheus do not redact their own logs
         )
         self.processes[name] = proc
         proc.start()
@@ -147,7 +154,11 @@ class Stack:
     def start(self) -> None:
         cfg = self.config
         self._check_ports()
-        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        # Only its owner may read the state: logs, the rendered configs with their tokens, the
+        # database. As root, the private PostgreSQL runs as the `postgres` user, which must be
+        # able to pass through (0711: enter, not list) to reach its own 0700 data directory.
+        private_dir(cfg.state_dir, 0o711 if os.geteuid() == 0 and not cfg.database_url else 0o700)
+        private_dir(self.logs)
         if not cfg.database_url:
             self._start_postgres()
         self.progress("applying database migrations")
@@ -265,10 +276,7 @@ class Stack:
         token = cfg.env.get("RECEIVER_WEBHOOK_TOKEN") or os.environ.get("RECEIVER_WEBHOOK_TOKEN")
         token_file = None
         if token:
-            token_file = cfg.state_dir / "alertmanager" / "webhook-token"
-            token_file.parent.mkdir(parents=True, exist_ok=True)
-            token_file.touch(mode=0o600)
-            token_file.write_text(token)
+            token_file = write_private(cfg.state_dir / "alertmanager" / "webhook-token", token)
         env = {**os.environ, **cfg.env}
         fallback = None
         if env.get("TELEGRAM_BOT_TOKEN") and env.get("TELEGRAM_CHAT_ID", "").lstrip("-").isdigit():

@@ -215,7 +215,9 @@ def test_one_bad_channel_error_does_not_stop_the_dispatcher(
     for _ in range(5):
         dispatcher.step()
     dispatcher.stop()
-    rows = dict(query(database_url, "SELECT target, state FROM notification"))  # type: ignore[arg-type]
+    rows = {
+        str(t): str(s) for t, s in query(database_url, "SELECT target, state FROM notification")
+    }
     assert rows == {"slack_alerts": "failed", "telegram": "sent"}
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from stack.stack import Stack
 from tests.conftest import play, query, wait_rows
+from tests.payloads import alert, payload
 from tests.standins.telegram import SentMessage, TelegramStandin
 
 pytestmark = pytest.mark.e2e
@@ -92,3 +93,122 @@ def test_silence_creates_an_alertmanager_silence_on_the_exact_labels(
     ]
     answers = [a.get("text") for a in telegram.answers]
     assert any(str(text).startswith("Silenced until") for text in answers)
+
+
+# -- signed and bound callback data -----------------------------------------------------------
+
+
+def _webhook(stack: Stack, *alerts: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        f"{stack.url('receiver')}/webhook",
+        data=json.dumps(payload(*alerts, receiver="d76-p1")).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer e2e-webhook-token"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def _two_alerts(stack: Stack, telegram: TelegramStandin) -> tuple[SentMessage, SentMessage]:
+    _webhook(
+        stack,
+        alert(
+            "AlertA", severity="P1", fingerprint="00000000000000a1", annotations={"summary": "A"}
+        ),
+        alert(
+            "AlertB", severity="P1", fingerprint="00000000000000b1", annotations={"summary": "B"}
+        ),
+    )
+    a = telegram.wait_for(lambda m: "[P1] A" in m.text, 20)
+    b = telegram.wait_for(lambda m: "[P1] B" in m.text, 20)
+    return a, b
+
+
+def _answers(telegram: TelegramStandin, count: int) -> list[str]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(telegram.answers) < count:
+        time.sleep(0.05)
+    return [str(a.get("text")) for a in telegram.answers]
+
+
+def test_callback_data_is_signed_and_fits_telegrams_limit(
+    pipeline: Stack, telegram: TelegramStandin
+) -> None:
+    a, _ = _two_alerts(pipeline, telegram)
+    for _, data in a.buttons:
+        assert len(data.encode()) <= 64
+        assert data.count(":") == 2  # action:alert:mac
+    forged = dict(a.buttons)["✅ Ack"].rsplit(":", 1)[0] + ":AAAAAAAAAAAAAAAA"
+    telegram.press(a, forged, user_id=ALICE)
+    assert _answers(telegram, 1) == ["This button has expired."]
+
+
+def test_forged_data_on_another_alerts_message_changes_nothing(
+    pipeline: Stack, telegram: TelegramStandin, database_url: str
+) -> None:
+    a, b = _two_alerts(pipeline, telegram)
+    # B's genuine data (copied by a client) pressed under A's message.
+    telegram.press(a, dict(b.buttons)["✅ Ack"], user_id=ALICE)
+    telegram.press(a, dict(b.buttons)["🔕 Silence 1h"], user_id=ALICE)
+    # A's genuine data pressed under B's message.
+    telegram.press(b, dict(a.buttons)["✅ Ack"], user_id=ALICE)
+    assert _answers(telegram, 3) == ["Not allowed here."] * 3
+    time.sleep(1)
+    assert query(database_url, "SELECT count(*) FROM alert_history WHERE acknowledged") == [(0,)]
+    assert query(database_url, "SELECT count(*) FROM alert_action") == [(0,)]
+    assert _silences(pipeline) == []
+    assert all(not m.edits for m in telegram.sent())  # neither message was rewritten
+
+
+def test_after_garbage_a_valid_press_still_works_within_seconds(
+    pipeline: Stack, telegram: TelegramStandin, database_url: str
+) -> None:
+    a, _ = _two_alerts(pipeline, telegram)
+    for garbage in ("ack:²", "ack:", ":", "", "silence:1:" + "x" * 60, "ack:99999999999999999999"):
+        telegram.press(a, garbage, user_id=ALICE)
+    assert _answers(telegram, 6) == ["This button has expired."] * 6
+    started = time.monotonic()
+    telegram.press(a, dict(a.buttons)["✅ Ack"], user_id=ALICE)
+    _edited(telegram, a, "Acknowledged by @alice")
+    assert time.monotonic() - started < 5
+    assert _answers(telegram, 7)[-1] == "Acknowledged"
+    # Every update was confirmed: the next getUpdates asks past the last one.
+    offsets = [int(p.get("offset") or 0) for m, p in telegram.requests if m == "getUpdates"]
+    assert max(offsets) == len(telegram.updates) + 1
+
+
+def test_after_a_chat_migration_presses_in_the_new_chat_work(
+    pipeline: Stack, telegram: TelegramStandin, database_url: str
+) -> None:
+    telegram.fail_next(
+        1,
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=-1009999,
+        method="sendMessage",
+    )
+    _webhook(pipeline, alert("Moved", severity="P1", annotations={"summary": "Moved"}))
+    moved = telegram.wait_for(lambda m: "[P1] Moved" in m.text, 20)
+    assert moved.chat_id == "-1009999"
+    telegram.press(moved, dict(moved.buttons)["✅ Ack"], user_id=ALICE)
+    _edited(telegram, moved, "Acknowledged by @alice")
+    wait_rows(database_url, "SELECT count(*) FROM alert_history WHERE acknowledged", [(1,)], 10)
+
+
+def test_buttons_stay_off_in_prod_without_an_allow_list(
+    config_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from receiver import config
+
+    config_env.setenv("D76_ENV", "prod")
+    config_env.delenv("TELEGRAM_ALLOWED_USER_IDS", raising=False)
+    with caplog.at_level("WARNING", logger="d76.config"):
+        settings = config.load()
+    assert settings.telegram.buttons is False
+    assert "Telegram buttons are OFF" in caplog.text
+    assert "TELEGRAM_ALLOWED_USER_IDS" in caplog.text
+    config_env.setenv("TELEGRAM_ALLOWED_USER_IDS", "4242")
+    assert config.load().telegram.buttons is True
+    config_env.setenv("D76_ENV", "dev")
+    config_env.delenv("TELEGRAM_ALLOWED_USER_IDS")
+    assert config.load().telegram.buttons is True

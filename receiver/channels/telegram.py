@@ -32,6 +32,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from receiver import buttons
 from receiver.channels.base import NotConfigured, Outgoing, PermanentError, TransientError
 from receiver.config import Telegram as TelegramSettings
 from receiver.render import strip_markup
@@ -55,7 +56,7 @@ class TelegramChannel:
         # otherwise every 429 also raises a deprecation warning. _translate accepts both.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         self._settings = settings
-        self._chat_id = settings.chat_id or ""
+        self._chat_id = buttons.current_chat(settings.api_url, settings.chat_id or "")
         self._loop = asyncio.new_event_loop()
         self._bot: Bot | None = None
 
@@ -92,6 +93,9 @@ class TelegramChannel:
                 exc.new_chat_id,
             )
             self._chat_id = str(exc.new_chat_id)
+            buttons.follow(
+                self._settings.api_url, self._settings.chat_id or "", self._chat_id
+            )  # the poller follows too
             raise _Migrated() from None
         except BadRequest as exc:
             if "parse entities" in exc.message.lower():
@@ -129,15 +133,15 @@ class TelegramChannel:
                 message_id=int(message.reply_to), allow_sending_without_reply=True
             )
 
-        markup = None
-        if message.buttons and self._settings.buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(label, callback_data=data)
-                        for label, data in message.buttons
-                    ]
-                ]
+        def markup() -> InlineKeyboardMarkup | None:
+            # Signed for the chat it goes to now (after a migration: the new one).
+            if not (message.buttons and self._settings.buttons):
+                return None
+            assert self._settings.bot_token is not None
+            key = buttons.key_from_token(self._settings.bot_token.get_secret_value())
+            signed = buttons.sign_buttons(key, message.buttons, self._chat_id)
+            return InlineKeyboardMarkup(
+                [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
             )
 
         def attempt(text: str, parse_mode: str | None) -> Any:
@@ -147,7 +151,7 @@ class TelegramChannel:
                 parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_parameters=reply,
-                reply_markup=markup,
+                reply_markup=markup(),
             )
 
         try:

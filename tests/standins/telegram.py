@@ -1,8 +1,10 @@
 """A local stand-in for the Telegram Bot API, speaking its wire protocol.
 
-Serves ``/bot<token>/<method>`` for getMe and sendMessage, with parameters as form fields
-(how python-telegram-bot sends them) or JSON, and answers with real-shaped ``Message``
-objects. Tests can queue failures (429 with ``retry_after``, 5xx, 400) and add latency.
+Serves ``/bot<token>/<method>`` for getMe, sendMessage, getUpdates, answerCallbackQuery,
+editMessageText and getChat (which answers "upgraded" for a chat that migrated), with
+parameters as form fields (how python-telegram-bot sends them) or JSON, and answers with
+real-shaped ``Message`` objects. Tests can queue failures (429 with ``retry_after``, 5xx,
+400) and add latency.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Failure:
     description: str
     retry_after: int | None = None
     migrate_to_chat_id: int | None = None
+    method: str | None = None  # only this Bot API method fails (None: the next call, any)
 
 
 _TAGS = {
@@ -103,6 +106,7 @@ class TelegramStandin:
         self.down_status: int | None = None  # while set, every call answers this status
         self.updates: list[dict[str, Any]] = []  # served by getUpdates
         self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls
+        self.migrated: dict[str, int] = {}  # old chat id -> the supergroup it became
         self._lock = threading.Lock()
         self._update_arrived = threading.Condition(self._lock)
         self._next_id = 100
@@ -132,6 +136,7 @@ class TelegramStandin:
         description: str = "",
         retry_after: int | None = None,
         migrate_to_chat_id: int | None = None,
+        method: str | None = None,
     ) -> None:
         with self._lock:
             for _ in range(count):
@@ -141,6 +146,7 @@ class TelegramStandin:
                         description or HTTPStatus(status).phrase,
                         retry_after,
                         migrate_to_chat_id,
+                        method,
                     )
                 )
 
@@ -175,7 +181,9 @@ class TelegramStandin:
     def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append((method, params))
-            failure = self.failures.popleft() if self.failures else None
+            failure = next((f for f in self.failures if f.method in (None, method)), None)
+            if failure is not None:
+                self.failures.remove(failure)
         if failure is None and self.down_status is not None and method != "getUpdates":
             failure = Failure(self.down_status, HTTPStatus(self.down_status).phrase)
         if failure is not None:
@@ -189,6 +197,8 @@ class TelegramStandin:
             if failure.migrate_to_chat_id is not None:
                 body["parameters"] = {"migrate_to_chat_id": failure.migrate_to_chat_id}
                 self.chat_ids.add(str(failure.migrate_to_chat_id))
+                with self._lock:
+                    self.migrated[str(params.get("chat_id", ""))] = failure.migrate_to_chat_id
             return failure.status, body
         if method == "getMe":
             return 200, {"ok": True, "result": self._bot_user()}
@@ -202,6 +212,8 @@ class TelegramStandin:
             return 200, {"ok": True, "result": True}
         if method == "editMessageText":
             return self._edit_message(params)
+        if method == "getChat":
+            return self._get_chat(params)
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
     def _send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -307,6 +319,24 @@ class TelegramStandin:
                 if pending or remaining <= 0:
                     return 200, {"ok": True, "result": pending}
                 self._update_arrived.wait(remaining)
+
+    def _get_chat(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = str(params.get("chat_id", ""))
+        if chat_id in self.migrated:  # what Telegram answers for a group that was upgraded
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": self.migrated[chat_id]},
+            }
+        if chat_id not in self.chat_ids:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: chat not found",
+            }
+        chat = {"id": int(chat_id), "type": "supergroup", "title": "D76 Ops"}
+        return 200, {"ok": True, "result": chat}
 
     def _edit_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         message_id = int(params.get("message_id", 0))
