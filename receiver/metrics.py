@@ -50,6 +50,8 @@ class ReceiverMetrics:
 # Attempts younger than this are counted on every scrape and folded into the running totals
 # only after it: a dispatcher's transaction that is still open cannot be skipped.
 SETTLE_SECONDS = 30
+# Attempt outcomes that put a notification back in the queue (receiver/store/outbox.py).
+RETRIED_OUTCOMES = ("retry", "throttled", "unknown")
 
 _BACKLOG = """
 SELECT state, target, count(*) FROM notification WHERE state IN ('queued', 'sending')
@@ -191,11 +193,14 @@ class DeliveryStateCollector(Collector):
             digests.add_metric([target, state], count)
             if state != "failed":  # a failed digest's notifications wait for the next one
                 by_state[("folded", target)] += int(folded or 0)
+        retried: Counter_[str] = Counter_()
         for (target, outcome), count in sorted(attempts.items()):
             if outcome in ("sent", "unsent"):
                 by_state[(outcome, target)] += count
-            elif outcome in ("retry", "throttled", "unknown"):
-                retries.add_metric([target], count)
+            elif outcome in RETRIED_OUTCOMES:
+                retried[target] += count
+        for target, count in sorted(retried.items()):
+            retries.add_metric([target], count)
         for (state, target), count in sorted(by_state.items()):
             counts.add_metric([state, target], count)
         oldest.add_metric([], float(age))

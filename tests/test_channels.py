@@ -222,3 +222,5 @@ def test_daily_summary_counts_times_and_csv_match_the_day(
     assert send_daily_summary(conn, channels, date(2026, 11, 23)).startswith("already sent")
     assert len(smtp.messages) == 1
     conn.close()
+    for channel in channels.values():
+        channel.close()

@@ -235,7 +235,7 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
 
         def _due_p0(self) -> int:
             rows = self._query(
-                f"SELECT count(*) FROM notification n WHERE n.priority = 0 AND {outbox._DUE}"
+                f"SELECT count(*) FROM notification n WHERE n.priority = 0 AND {outbox.DUE}"
             )
             return int(str(rows[0][0]))
 

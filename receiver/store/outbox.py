@@ -19,20 +19,26 @@ from receiver.store.db import OUTBOX_CHANNEL, Connection
 # claimed it let its lease run out; never while its destination is paused; and only at the
 # head of its line: messages about one alert series to one target go out in order, so a
 # resolved never overtakes its firing (nor a re-fire the previous episode's resolved).
-_DUE = """
+# The head of n's line: the oldest undelivered message of its alert series to its target. A
+# scalar subquery on the line index, evaluated per candidate in priority order: a NOT EXISTS
+# here becomes an anti-join that, with a storm's stale statistics, the planner runs as a
+# scan of the whole line index per row (quadratic in the queue).
+_HEAD = """n.id = (SELECT min(e.id) FROM notification e
+                 WHERE e.fingerprint = n.fingerprint AND e.target = n.target
+                   AND e.state IN ('queued', 'sending', 'folded'))"""
+
+DUE = f"""
     ((n.state = 'queued' AND n.next_attempt_at <= d76_now())
      OR (n.state = 'sending' AND n.lease_until < d76_now()))
     AND NOT EXISTS (SELECT 1 FROM destination d
                      WHERE d.target = n.target AND d.paused_until > d76_now())
-    AND NOT EXISTS (SELECT 1 FROM notification e
-                     WHERE e.fingerprint = n.fingerprint AND e.target = n.target
-                       AND e.id < n.id AND e.state IN ('queued', 'sending', 'folded'))
+    AND {_HEAD}
 """
 
 _CLAIM = f"""
 WITH due AS (
     SELECT n.id FROM notification n
-     WHERE {_DUE}
+     WHERE {DUE}
      ORDER BY n.priority, n.id
      LIMIT 1
        FOR UPDATE OF n SKIP LOCKED
@@ -222,17 +228,13 @@ def seconds_until_due(conn: Connection) -> float | None:
     """
     with conn, conn.cursor() as cur:
         cur.execute(
-            """
+            f"""
             SELECT EXTRACT(EPOCH FROM MIN(t) - d76_now()) FROM (
                 SELECT CASE WHEN n.state = 'queued'
                             THEN GREATEST(n.next_attempt_at, d.paused_until)
                             ELSE n.lease_until END AS t
                   FROM notification n LEFT JOIN destination d ON d.target = n.target
-                 WHERE n.state IN ('queued', 'sending')
-                   AND NOT EXISTS (SELECT 1 FROM notification e
-                                    WHERE e.fingerprint = n.fingerprint AND e.target = n.target
-                                      AND e.id < n.id
-                                      AND e.state IN ('queued', 'sending', 'folded'))
+                 WHERE n.state IN ('queued', 'sending') AND {_HEAD}
                 UNION ALL
                 SELECT CASE WHEN g.state = 'pending'
                             THEN GREATEST(g.next_attempt_at, d.paused_until)
