@@ -192,8 +192,7 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
                     rng=random.Random(7),
                     name=name,
                 )
-                work = d.connect()
-                self.clock.connections += [work]
+                self.clock.connections.append(d.connect())
                 self.dispatchers.append(d)
             self.ingest_conn = store.connect(url)
             self.clock.connections.append(self.ingest_conn)
@@ -209,8 +208,7 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
                 self._drain_and_check()
             finally:
                 for d in self.dispatchers:
-                    d.stop()
-                    d._close_connections()
+                    d.close()
                 self.ingest_conn.close()
 
         # -- helpers ----------------------------------------------------------------------
@@ -276,8 +274,7 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
         @rule(which=st.integers(0, 1))
         def claim_and_stall(self, which: int) -> None:
             d = self.dispatchers[which]
-            assert d._work is not None
-            item = outbox.claim(d._work, owner=d.name, lease_seconds=LEASE)
+            item = outbox.claim(self.clock.connections[which], owner=d.name, lease_seconds=LEASE)
             if item is not None:
                 self.in_flight[which] = item
 

@@ -145,13 +145,18 @@ def test_a_p0_arriving_while_others_wait_is_claimed_next(database_url: str) -> N
     conn.close()
 
 
+def _fold(conn: store.Connection, fingerprint: str) -> None:
+    """Queue a P2 for Telegram and fold it into the pending digest, as over budget."""
+    store.ingest(conn, parse(payload(alert(severity="P2", fingerprint=fingerprint))), ["telegram"])
+    item = outbox.claim(conn, owner="A", lease_seconds=30)
+    assert item is not None and digests.fold(conn, item)
+
+
 def test_a_digest_left_by_a_dead_dispatcher_comes_back_within_its_lease(
     database_url: str,
 ) -> None:
     conn = store.connect(database_url)
-    store.ingest(conn, parse(payload(alert(severity="P2"))), ["telegram"])
-    item = outbox.claim(conn, owner="A", lease_seconds=30)
-    assert item is not None and digests.fold(conn, item)
+    _fold(conn, "a000000000000001")
     dead = digests.claim(conn, "telegram", owner="A", lease_seconds=30)
     assert dead is not None and dead.folded == 1
     assert digests.claim(conn, "telegram", owner="B", lease_seconds=30) is None
@@ -169,14 +174,15 @@ def test_a_429_on_a_digest_pauses_the_destination_and_keeps_one_digest(
     database_url: str,
 ) -> None:
     conn = store.connect(database_url)
-    store.ingest(conn, parse(payload(alert(severity="P2"))), ["telegram"])
-    item = outbox.claim(conn, owner="A", lease_seconds=30)
-    assert item is not None and digests.fold(conn, item)
+    _fold(conn, "a000000000000001")
     claimed = digests.claim(conn, "telegram", owner="A", lease_seconds=30)
     assert claimed is not None
+    _fold(conn, "a000000000000002")  # folded while the digest is being sent: a new pending one
     assert digests.retry(conn, claimed, "telegram: rate limited", 7, throttled=True)
     assert digests.due_targets(conn) == []  # paused for the retry_after, not retried at once
+    # One digest carries both: the failed one took in the one opened meanwhile.
     assert query(database_url, "SELECT count(*), min(state) FROM digest") == [(1, "pending")]
+    assert query(database_url, "SELECT count(DISTINCT digest_id) FROM notification") == [(1,)]
     conn.close()
 
 
@@ -214,7 +220,7 @@ def test_one_bad_channel_error_does_not_stop_the_dispatcher(
     dispatcher.connect()
     for _ in range(5):
         dispatcher.step()
-    dispatcher.stop()
+    dispatcher.close()
     rows = {
         str(t): str(s) for t, s in query(database_url, "SELECT target, state FROM notification")
     }
@@ -227,6 +233,7 @@ def test_an_unacknowledged_p0_repeat_reminds_as_a_reply_and_an_ack_stops_it(
     _post(client, alert())
     with running(database_url, _settings(telegram)):
         page = telegram.wait_for(lambda m: "GlobalGuard" in m.text, 10)
+        _wait_state_in(database_url, {"sent", "unsent"})  # the page is recorded as delivered
         query(database_url, "UPDATE notification SET created_at = created_at - interval '13 min'")
         repeat = _post(client, alert())  # Alertmanager's repeat_interval
         assert repeat["reminders"] == 1
@@ -235,5 +242,7 @@ def test_an_unacknowledged_p0_repeat_reminds_as_a_reply_and_an_ack_stops_it(
     assert query(database_url, "SELECT count(*) FROM alert_history") == [(1,)]
     assert _post(client, alert())["reminders"] == 0  # just reminded
     query(database_url, "UPDATE notification SET created_at = created_at - interval '13 min'")
-    query(database_url, "UPDATE alert_history SET acknowledged = TRUE")
+    (alert_id,) = query(database_url, "SELECT id FROM alert_history")[0]
+    acked = client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": "alice"})  # type: ignore[attr-defined]
+    assert acked.status_code == 200
     assert _post(client, alert())["reminders"] == 0  # acknowledged: nobody is reminded

@@ -183,14 +183,7 @@ class Dispatcher:
                 item.id, exc, render.plain_text(item),
             )  # fmt: skip
         elif isinstance(exc, TransientError):
-            s = self._settings
-            retry = lifecycle.after_transient(
-                outbox.destination_failures(conn, item.target),
-                exc.retry_after,
-                s.backoff_base_seconds,
-                s.backoff_max_seconds,
-                self._rng,
-            )
+            retry = self._retry(item.target, exc)
             outbox.record_retry(
                 conn,
                 item,
@@ -200,7 +193,7 @@ class Dispatcher:
                 throttled=retry.throttled,
                 outcome_unknown=unknown,
             )
-            level = logging.ERROR if item.attempts > s.max_retries else logging.WARNING
+            level = logging.ERROR if item.attempts > self._settings.max_retries else logging.WARNING
             log.log(
                 level,
                 "notification %s attempt %s failed, %s paused %.1fs: %s",
@@ -209,6 +202,18 @@ class Dispatcher:
         else:
             outbox.record_final(conn, item, State.FAILED, str(exc), duration_ms)
             log.error("notification %s failed for good: %s", item.id, exc)
+
+    def _retry(self, target: str, exc: TransientError) -> lifecycle.Retry:
+        """How long ``target`` waits after ``exc``: its retry_after, or its backoff."""
+        assert self._work is not None
+        s = self._settings
+        return lifecycle.after_transient(
+            outbox.destination_failures(self._work, target),
+            exc.retry_after,
+            s.backoff_base_seconds,
+            s.backoff_max_seconds,
+            self._rng,
+        )
 
     # -- digests ----------------------------------------------------------------------------
 
@@ -237,7 +242,6 @@ class Dispatcher:
     def _send_digest(self, channel: Channel, digest: Digest, slot: int) -> None:
         conn = self._work
         assert conn is not None
-        s = self._settings
         try:
             with self._leases.holding(
                 lambda c, lease: digests.renew(c, digest, lease), f"digest #{digest.id}"
@@ -246,13 +250,7 @@ class Dispatcher:
         except TransientError as exc:
             if not exc.outcome_unknown:
                 budget.release_send(conn, slot)
-            retry = lifecycle.after_transient(
-                outbox.destination_failures(conn, digest.target),
-                exc.retry_after,
-                s.backoff_base_seconds,
-                s.backoff_max_seconds,
-                self._rng,
-            )
+            retry = self._retry(digest.target, exc)
             digests.retry(
                 conn,
                 digest,
@@ -332,9 +330,14 @@ class Dispatcher:
                     log.exception("dispatcher error; reconnecting in %.0fs", pause)
                 self._close_connections()
                 self._stop.wait(pause)
+        self.close()
+        log.info("dispatcher stopped")
+
+    def close(self) -> None:
+        """Close its connections, channels and wake-up pipe (``run`` does it when stopped)."""
         self._close_connections()
         for channel in self._channels.values():
             channel.close()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
-        log.info("dispatcher stopped")
+        for fd in (self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)

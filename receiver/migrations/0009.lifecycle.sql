@@ -41,6 +41,8 @@ CREATE SEQUENCE claim_token_seq;
 -- Messages about one alert series to one target go out in order: the head of each line.
 CREATE INDEX notification_line_idx ON notification (fingerprint, target, id)
     WHERE state IN ('queued', 'sending', 'folded');
+-- Every message of one alert (ingest's reminder check, a claim's reply-to, the lifecycle API).
+CREATE INDEX notification_alert_idx ON notification (alert_id);
 DROP INDEX notification_due_idx;
 CREATE INDEX notification_due_idx ON notification (priority, id)
     WHERE state IN ('queued', 'sending');

@@ -106,16 +106,22 @@ def _unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
     return list(chosen.values())
 
 
-def _history_row(alert: Alert, notification: Notification, episode: int) -> tuple[Any, ...]:
-    labels, annotations = alert.labels, alert.annotations
+def _title_and_message(alert: Alert) -> tuple[str, str]:
+    annotations = alert.annotations
     title = annotations.get("summary") or alert.alertname
     message = annotations.get("description") or annotations.get("summary") or ""
+    return title[:200], message
+
+
+def _history_row(alert: Alert, notification: Notification, episode: int) -> tuple[Any, ...]:
+    labels, annotations = alert.labels, alert.annotations
+    title, message = _title_and_message(alert)
     metadata = {"groupKey": notification.group_key, "externalURL": notification.external_url}
     return (
         alert.starts_at,
         labels.get("severity", "none")[:10],
         labels.get("source", "unknown")[:50],
-        title[:200],
+        title,
         message,
         json.dumps(metadata),
         alert.fingerprint,
@@ -184,15 +190,9 @@ def _plan(
             plan.refires.add(key)
         elif decision is Arrival.RESOLVE:
             assert occurrence is not None
-            annotations = alert.annotations
+            title, message = _title_and_message(alert)
             plan.resolves.append(
-                (
-                    occurrence.id,
-                    alert.ends_at,
-                    json.dumps(annotations),
-                    (annotations.get("summary") or alert.alertname)[:200],
-                    annotations.get("description") or annotations.get("summary") or "",
-                )
+                (occurrence.id, alert.ends_at, json.dumps(alert.annotations), title, message)
             )
         elif decision is Arrival.REMIND:
             assert occurrence is not None
