@@ -8,10 +8,10 @@ bytes). A press is honoured only if
 
 - the mac verifies for the chat the press came from (data copied to another chat, edited by
   a client, or signed under an old token is refused), and
-- the pressed message is the one recorded for that alert's Telegram notification (its
-  ``message_id``): data copied from alert B's message under alert A's message is refused.
-  There is one Telegram firing notification per alert (``notification_once``), so the alert
-  id names the notification; its message id is only known after sending, hence the lookup.
+- the pressed message is one the dispatcher sent to Telegram for that alert: its page or one
+  of its reminders (each carries the buttons), or a second copy of either whose first send's
+  outcome was lost. Data copied from alert B's message under alert A's message is refused.
+  Message ids are only known after sending, hence the lookup.
 
 Rotating the bot token changes the key: buttons sent before say "expired".
 
@@ -79,16 +79,23 @@ def sign_buttons(
     return [(label, sign(key, data, chat_id)) for label, data in buttons]
 
 
-def sent_message_id(conn: psycopg2.extensions.connection, alert_id: int) -> str | None:
-    """The Telegram message id recorded for the alert's firing notification (None: not sent)."""
+def is_alert_message(
+    conn: psycopg2.extensions.connection, alert_id: int, message_id: int | str
+) -> bool:
+    """Whether ``message_id`` is a Telegram message sent with buttons for ``alert_id``: its
+    firing page or a reminder, as recorded on the notification or on any of its attempts."""
     with conn, conn.cursor() as cur:
         cur.execute(
-            """SELECT message_id FROM notification
-                WHERE alert_id = %s AND target = 'telegram' AND kind = 'firing'""",
-            (alert_id,),
+            """SELECT EXISTS (
+                   SELECT 1 FROM notification n
+                     LEFT JOIN notification_attempt t ON t.notification_id = n.id
+                    WHERE n.alert_id = %(alert)s AND n.target = 'telegram'
+                      AND n.kind IN ('firing', 'reminder')
+                      AND (n.message_id = %(message)s OR t.message_id = %(message)s))""",
+            {"alert": alert_id, "message": str(message_id)},
         )
         row = cur.fetchone()
-    return None if row is None or row[0] is None else str(row[0])
+    return bool(row and row[0])
 
 
 # -- the chat a migrated group became, shared by the channel and the poller in one process -----

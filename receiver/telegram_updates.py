@@ -180,15 +180,18 @@ class UpdatePoller:
             return
         assert message is not None
         allowed = not self._tg.allowed_user_ids or user.id in self._tg.allowed_user_ids
-        in_chat = self._chat_matches(loop, bot, chat_id)
-        bound = in_chat and buttons.sent_message_id(conn, pressed.alert_id) == str(
-            message.message_id
-        )
+        # The allow-list first: a stranger's press costs no Bot API call.
+        in_chat = allowed and self._chat_matches(loop, bot, chat_id)
+        bound = in_chat and buttons.is_alert_message(conn, pressed.alert_id, message.message_id)
         view = store.alert_view(conn, pressed.alert_id) if bound and allowed else None
         if view is None:
             why = "user" if not allowed else "chat" if not in_chat else "message"
             log.warning("refused button press %r by %s: %s not allowed", press.data, actor, why)
             self._answer(loop, press, "Not allowed here.", alert=True)
+            return
+        if store.fired_again(conn, view.alert_id):
+            # An earlier episode's message: acting on it would leave the live page untouched.
+            self._answer(loop, press, "It fired again: use the newest message.", alert=True)
             return
         if pressed.action == "ack":
             store.acknowledge(conn, view.alert_id, actor)

@@ -177,6 +177,30 @@ def test_after_garbage_a_valid_press_still_works_within_seconds(
     assert max(offsets) == len(telegram.updates) + 1
 
 
+def test_a_reminder_acknowledges_and_an_earlier_episodes_message_points_to_the_newest(
+    pipeline: Stack, telegram: TelegramStandin, database_url: str
+) -> None:
+    a = alert("AlertA", severity="P1", fingerprint="00000000000000a1", annotations={"summary": "A"})
+    _webhook(pipeline, a)
+    page = telegram.wait_for(lambda m: "[P1] A" in m.text, 20)
+    wait_rows(database_url, "SELECT state FROM notification WHERE target = 'telegram'",
+              [("sent",)], 10)  # fmt: skip
+    query(database_url, "UPDATE notification SET created_at = created_at - interval '51 min'")
+    _webhook(pipeline, a)  # Alertmanager's repeat of the unacknowledged P1
+    reminder = telegram.wait_for(lambda m: "STILL FIRING: A" in m.text, 20)
+    assert reminder.reply_to == page.message_id
+    telegram.press(reminder, dict(reminder.buttons)["✅ Ack"], user_id=ALICE)
+    assert _answers(telegram, 1) == ["Acknowledged"]
+    wait_rows(database_url, "SELECT acknowledged FROM alert_history", [(True,)], 10)
+
+    _webhook(pipeline, {**a, "status": "resolved", "endsAt": "2026-11-24T03:05:00.000Z"})
+    _webhook(pipeline, a)  # it fires again: a new episode, paged anew
+    telegram.wait_for(lambda m: m.text.startswith("🟠 <b>[P1] A") and m is not page, 20)
+    telegram.press(page, dict(page.buttons)["🔕 Silence 1h"], user_id=ALICE)
+    assert _answers(telegram, 2)[-1] == "It fired again: use the newest message."
+    assert _silences(pipeline) == []
+
+
 def test_after_a_chat_migration_presses_in_the_new_chat_work(
     pipeline: Stack, telegram: TelegramStandin, database_url: str
 ) -> None:

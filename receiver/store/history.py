@@ -72,6 +72,20 @@ def alert_view(conn: Connection, alert_id: int) -> Claimed | None:
     return Claimed.from_row(row) if row else None
 
 
+def fired_again(conn: Connection, alert_id: int) -> bool:
+    """Whether a later episode of this alert's occurrence is firing (a re-fire's new row)."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT EXISTS (SELECT 1 FROM alert_history a JOIN alert_history b
+                                  ON b.fingerprint = a.fingerprint AND b.starts_at = a.starts_at
+                               WHERE a.id = %s AND b.episode > a.episode
+                                 AND b.status = 'firing')""",
+            (alert_id,),
+        )
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
 def actions_for(conn: Connection, alert_id: int) -> list[Action]:
     with conn, conn.cursor() as cur:
         cur.execute(
