@@ -68,3 +68,11 @@ def test_a_refused_recipient_is_a_recorded_failure_and_a_retry_skips_the_others(
     smtp.handler.refuse["ops@example.test"] = "550 No such user"
     with pytest.raises(PermanentError, match=r"refused ops@example.test \(550\)"):
         channel.send(Outgoing(text="other", subject="P3 other"))
+
+
+def test_a_password_smtp_cannot_send_fails_without_quoting_it(smtp: SmtpStandin) -> None:
+    channel = _channel(smtp, username="d76", password=SecretStr("pässwörd-canary"), starttls=False)
+    with pytest.raises(PermanentError) as failure:
+        channel.send(Outgoing(text="body", subject="s"))
+    assert "canary" not in str(failure.value) and "only ASCII" in str(failure.value)
+    assert smtp.messages == []

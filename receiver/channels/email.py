@@ -111,6 +111,11 @@ class EmailChannel:
                 refused = smtp.send_message(mail, to_addrs=recipients)
         except smtplib.SMTPException as exc:
             raise _smtp_error(exc) from None
+        except UnicodeError:  # smtplib's login is ASCII only; the error would quote the password
+            raise PermanentError(
+                "email: SMTP_USERNAME or SMTP_PASSWORD has characters SMTP login cannot send "
+                "(only ASCII)"
+            ) from None
         except ssl.SSLError as exc:
             raise PermanentError(
                 f"email: STARTTLS with {settings.smtp_host} failed: {exc}"

@@ -287,8 +287,11 @@ class Dispatcher:
             except db.UNAVAILABLE:
                 raise
             except Exception as exc:  # a bug must not stop delivery of everything else
-                log.exception("notification %s: unexpected error", item.id)
-                outbox.record_final(conn, item, State.FAILED, f"internal error: {exc!r}")
+                log.exception("notification %s: unexpected error", item.id)  # log is redacted
+                # Only the type is stored and shown: an exception's text may quote anything.
+                outbox.record_final(
+                    conn, item, State.FAILED, f"internal error: {type(exc).__name__}"
+                )
             did = True
         return did
 
