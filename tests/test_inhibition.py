@@ -138,6 +138,21 @@ def alert(name: str, severity: str, case: str, **scope: str) -> dict[str, str]:
             ("SymbolGuardDrawdown", "P1", {"symbol": "BTC"}),
             False,
         ),  # not a loss it subsumes
+        (
+            ("GlobalGuardDailyLossLimit", "P0", {"engine": "a"}),
+            ("ExchangeGuardDailyLoss", "P1", {"engine": "b", "exchange": "Upbit"}),
+            False,
+        ),  # another engine's halt hides nothing of this one
+        (
+            ("ExchangeHealthDown", "P1", {"engine": "a", "exchange": "Upbit"}),
+            ("ExchangeRestLatencyHigh", "P2", {"engine": "b", "exchange": "Upbit"}),
+            False,
+        ),  # the same exchange seen by another engine
+        (
+            ("ExchangeHealthDown", "P1", {"engine": "a", "exchange": "Upbit"}),
+            ("ExchangeRestLatencyHigh", "P2", {"engine": "a", "exchange": "Upbit"}),
+            True,
+        ),
     ],
     ids=lambda v: v[0] if isinstance(v, tuple) else str(v),
 )
