@@ -205,6 +205,9 @@ class AlertSender:
             self._deliver(client, url, batch[middle:])
         elif outcome == "invalid":
             self._rejected[url].inc()
+            with self._lock:  # it will never be accepted: do not send it again with every resend
+                if self._active.get(self._key(batch[0])) is batch[0]:
+                    del self._active[self._key(batch[0])]
             log.error(
                 "send_alert: %s refused alert %s as invalid: %s",
                 url,

@@ -70,15 +70,19 @@ class ManagedProcess:
 
     def _copy_output(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None and self._log is not None
+        # Keep draining whatever happens to the log or the console: a child whose output pipe
+        # fills blocks on its next log line, and a blocked dispatcher is a silent one.
         for raw in self.proc.stdout:
             text = raw.decode(errors="replace")
             if self.redact is not None:
                 text = self.redact(text)
-            self._log.write(text.encode())
-            self._log.flush()
+            with contextlib.suppress(OSError, ValueError):  # disk full, console gone, closed
+                self._log.write(text.encode())
+                self._log.flush()
             if self.echo:
-                sys.stdout.write(f"[{self.name}] {text}")
-                sys.stdout.flush()
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stdout.write(f"[{self.name}] {text}")
+                    sys.stdout.flush()
 
     @property
     def running(self) -> bool:

@@ -141,3 +141,17 @@ def test_a_full_queue_drops_and_counts() -> None:
         assert _value(d75, "d75_exporter_alert_queue_length") <= 5
     finally:
         d75.close(timeout=0.2)
+
+
+def test_an_invalid_alert_is_not_sent_again_with_every_resend(alertmanager: str) -> None:
+    d75 = _exporter(alertmanager, resend_seconds=0.5)
+    sender: AlertSender = d75._sender
+    try:
+        sender.send({"labels": {}, "annotations": {"summary": "no labels at all"}})  # 400
+        sender.send(sender.build("P2", "CrossSync", "Still good", "x"))
+        _wait_names(alertmanager, {"StillGood"}, 10)
+        time.sleep(2.0)  # four resend rounds
+        assert _value(d75, "d75_exporter_alerts_rejected_total", alertmanager=alertmanager) == 1
+        assert _value(d75, "d75_exporter_alerts_sent_total", alertmanager=alertmanager) >= 3
+    finally:
+        d75.close()
