@@ -173,6 +173,21 @@ def install_log_redaction(environ: Mapping[str, str] | None = None) -> Redactor:
     return redact
 
 
+def uninstall_log_redaction() -> None:
+    """Undo ``install_log_redaction`` (for tests that install it in a shared process)."""
+    global _installed
+    if _installed is None:
+        return
+    for handler in _all_handlers():
+        handler.removeFilter(_installed)
+    logging.Logger.addHandler = _original_add_handler  # type: ignore[method-assign]
+    for name in ("stdout", "stderr"):
+        stream: Any = getattr(sys, name)
+        if isinstance(stream, RedactingStream):
+            setattr(sys, name, stream._inner)
+    _installed = None
+
+
 # -- files and directories that hold secrets ---------------------------------------------------
 
 

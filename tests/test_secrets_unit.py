@@ -74,6 +74,8 @@ def test_installed_redaction_covers_later_handlers_and_stderr(
         monkeypatch.delenv("SMTP_PASSWORD")
         if before is not None:
             d76secrets.install_log_redaction()
+        else:  # leave the rest of the session's logging as it found it
+            d76secrets.uninstall_log_redaction()
 
 
 def test_private_files_are_0600_from_the_start(tmp_path: Path) -> None:
