@@ -124,8 +124,19 @@ def test_promtool_catches_the_mutation(
     original = (REPO / "prometheus" / "rules" / f"{stem}.yml").read_text()
     path.write_text(_mutate(original, alert, old, new))
     try:
+        # The mutant is a valid rules file: a failure below is a test catching it, not a
+        # file promtool could not read.
+        check = subprocess.run(
+            [binary("promtool"), "check", "rules", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
         result = _promtool_test(copy, stem)
     finally:
         path.write_text(original)
+    assert check.returncode == 0, f"the mutant does not parse: {check.stdout}{check.stderr}"
     assert result.returncode != 0, f"promtool tests still pass with {alert}: {old!r} -> {new!r}"
-    assert "FAILED" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "FAILED" in output and ("exp:" in output or "expected" in output), output[-500:]
