@@ -62,9 +62,16 @@ UNION ALL
 SELECT 'folded', target, count(*) FROM notification
  WHERE state = 'folded' AND digest_id IS NULL GROUP BY 2
 """
+# A scrape folds at most this many attempt ids into the totals: after a restart over a long
+# history the totals catch up over a few scrapes instead of one scrape timing out (and then
+# every later one, the totals never moving).
+CATCH_UP_IDS = 100_000
 _SETTLED_UP_TO = """
-SELECT max(id) FROM notification_attempt
- WHERE id > %(after)s AND attempted_at < now() - make_interval(secs => %(settle)s)
+SELECT max(id) FILTER (WHERE attempted_at < now() - make_interval(secs => %(settle)s)),
+       count(*),
+       EXISTS (SELECT 1 FROM notification_attempt WHERE id > %(cap)s)
+  FROM notification_attempt
+ WHERE id > %(after)s AND id <= %(cap)s
 """
 _ATTEMPTS = """
 SELECT n.target, a.outcome, count(*)
@@ -98,15 +105,21 @@ class DeliveryStateCollector(Collector):
 
     def _attempt_totals(self, cur: psycopg2.extensions.cursor) -> Counter_[tuple[str, str]]:
         with self._lock:
-            cur.execute(_SETTLED_UP_TO, {"after": self._settled_id, "settle": SETTLE_SECONDS})
-            (upto,) = cur.fetchone() or (None,)
+            after = self._settled_id
+            cap = after + CATCH_UP_IDS
+            cur.execute(_SETTLED_UP_TO, {"after": after, "cap": cap, "settle": SETTLE_SECONDS})
+            upto, in_range, more = cur.fetchone() or (None, 0, False)
+            if upto is None and not in_range and more:
+                upto = cap  # a gap in the ids: nothing to count there
             if upto is not None:
-                cur.execute(_ATTEMPTS, {"after": self._settled_id, "upto": upto})
+                cur.execute(_ATTEMPTS, {"after": after, "upto": upto})
                 for target, outcome, count in cur.fetchall():
                     self._totals[(target, outcome)] += count
                 self._settled_id = upto
-            cur.execute(_ATTEMPTS, {"after": self._settled_id, "upto": None})
             totals = Counter_(self._totals)
+            if more:  # still catching up: the recent attempts are counted once it has
+                return totals
+            cur.execute(_ATTEMPTS, {"after": self._settled_id, "upto": None})
             for target, outcome, count in cur.fetchall():
                 totals[(target, outcome)] += count
             return totals

@@ -11,12 +11,14 @@ from typing import Any, ClassVar
 
 import psycopg2
 import psycopg2.extensions
+import pytest
 from prometheus_client import CollectorRegistry
 
-from receiver import store
+from receiver import metrics, store
 from receiver.metrics import DeliveryStateCollector
 from receiver.payload import parse
 from receiver.store import outbox
+from tests.conftest import query
 from tests.payloads import alert, payload
 
 GROWING = {"notification", "notification_attempt", "alert_history"}
@@ -113,3 +115,24 @@ def test_a_scrape_reads_a_bounded_number_of_rows_whatever_the_history(database_u
                 assert read < 100, f"{read} rows read by:\n{statement}\n{plan}"
     finally:
         plans.close()
+
+
+def test_after_a_restart_the_totals_catch_up_over_a_few_bounded_scrapes(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = psycopg2.connect(database_url)
+    try:
+        store.ingest(conn, parse(payload(alert())), ["telegram"])
+        (alert_id,) = query(database_url, "SELECT id FROM alert_history")[0]
+        with conn, conn.cursor() as cur:
+            _bulk_history(cur, int(str(alert_id)))
+    finally:
+        conn.close()
+    monkeypatch.setattr(metrics, "CATCH_UP_IDS", HISTORY // 4)
+    collector = _collector(database_url)
+    seen = []
+    for _ in range(8):  # each scrape folds in at most a quarter of the history
+        samples = _samples(collector)
+        seen.append(sum(v for (name, labels), v in samples.items() if "sent" in labels))
+    assert seen[0] < HISTORY, "the first scrape read the whole history"
+    assert seen[-1] == HISTORY and seen == sorted(seen)
