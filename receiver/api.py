@@ -8,6 +8,7 @@ separate. Every error has the one JSON shape of ``receiver.errors``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -56,7 +57,8 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _actor(body: dict[str, Any]) -> tuple[str, str | None]:
+def actor(body: Mapping[str, Any]) -> tuple[str, str | None]:
+    """Who acknowledges and why, validated the same for the API and the page."""
     who = body.get("by")
     comment = body.get("comment")
     if not isinstance(who, str) or not who.strip() or len(who) > 200:
@@ -93,7 +95,7 @@ def get_alert(alert_id: int) -> ResponseReturnValue:
 @bp.post("/alerts/<int:alert_id>/ack")
 def ack_alert(alert_id: int) -> ResponseReturnValue:
     require("write")
-    who, comment = _actor(_body())
+    who, comment = actor(_body())
     with receiver_state().db.connection() as conn:
         if not store.acknowledge(conn, alert_id, who, comment):
             raise NotFound(f"alert {alert_id}: no such alert")
@@ -105,7 +107,7 @@ def ack_alert(alert_id: int) -> ResponseReturnValue:
 def ack_matching() -> ResponseReturnValue:
     require("write")
     body = _body()
-    who, comment = _actor(body)
+    who, comment = actor(body)
     raw_filter = body.get("filter")
     if not isinstance(raw_filter, dict) or not raw_filter:
         raise BadRequest("filter: an object of query parameters is required (bulk ack)")

@@ -29,6 +29,7 @@ from markupsafe import escape
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from receiver import history, store
+from receiver.api import actor
 from receiver.auth import COOKIE, SESSION_MAX_AGE, Session
 from receiver.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from receiver.extensions import receiver_state
@@ -246,9 +247,7 @@ def ack(alert_id: int) -> ResponseReturnValue:
     assert session is not None
     if not sessions.tokens.allows(session.scope, "write"):
         raise Unauthorized("acknowledging needs the write token: open /history?token=<token>")
-    who = (request.form.get("by") or "").strip()
-    if not who or len(who) > 200:
-        raise BadRequest("by: your name is required to acknowledge")
+    who, _ = actor({"by": request.form.get("by")})
     with receiver_state().db.connection() as conn:
         if not store.acknowledge(conn, alert_id, f"web:{who}"):
             raise NotFound(f"alert {alert_id}: no such alert")

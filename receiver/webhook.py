@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from receiver import amounts, payload, store
+from receiver.auth import bearer
 from receiver.config import Settings
 from receiver.errors import InvalidPayload, Unauthorized
 from receiver.extensions import receiver_state
@@ -24,11 +25,7 @@ def _check_token() -> None:
     expected = receiver_state().settings.webhook.token
     if expected is None or not expected.get_secret_value():
         return
-    header = request.headers.get("Authorization", "")
-    scheme, _, presented = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        presented.strip().encode(), expected.get_secret_value().encode()
-    ):
+    if not hmac.compare_digest(bearer(request).encode(), expected.get_secret_value().encode()):
         raise Unauthorized("webhook: missing or wrong bearer token (RECEIVER_WEBHOOK_TOKEN)")
 
 

@@ -109,6 +109,7 @@ class Stack:
         *,
         echo: bool = False,
         env: Mapping[str, str] | None = None,
+        redact_output: bool = False,
     ) -> ManagedProcess:
         proc = ManagedProcess(
             name,
@@ -116,7 +117,9 @@ class Stack:
             self.logs / f"{name}.log",
             env={**self._env(), **(env or {})},
             echo=echo,
-            redact=self._redact,  # Alertmanager and Prometheus do not redact their own logs
+            # Only for programs that do not redact their own output (Alertmanager, Prometheus):
+            # the Python components redact in-process, as they must without this supervisor.
+            redact=self._redact if redact_output else None,
         )
         self.processes[name] = proc
         proc.start()
@@ -357,7 +360,7 @@ class Stack:
         if cfg.alertmanager_ui and (cfg.alertmanager_ui / "static" / "index.html").is_file():
             argv.append(f"--web.ui-path={cfg.alertmanager_ui / 'static'}/")
         self.progress(f"starting Alertmanager on {url}")
-        self._spawn(folder, argv, http_ok(f"{url}/-/ready"))
+        self._spawn(folder, argv, http_ok(f"{url}/-/ready"), redact_output=True)
 
     def _start_prometheus(self) -> None:
         cfg = self.config
@@ -375,7 +378,7 @@ class Stack:
             f"--rules.alert.resend-delay={'2s' if cfg.fast_timers else '15s'}",
         ]
         self.progress(f"starting Prometheus on {url}")
-        proc = self._spawn("prometheus", argv, http_ok(f"{url}/-/ready"))
+        proc = self._spawn("prometheus", argv, http_ok(f"{url}/-/ready"), redact_output=True)
         # Prometheus applies new scrape targets on a 5 s tick: wait until data flows, so that
         # "up" means alerts can fire now.
         self.progress("waiting for Prometheus' first scrape and its Alertmanager")
