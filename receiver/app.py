@@ -55,6 +55,8 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
         max_connections=db_connections,
         statement_timeout_seconds=settings.webhook.statement_timeout_seconds,
         application_name="d76-receiver-webhook",
+        # Alertmanager retries a 5xx: the alert is stored when the database is responsive again.
+        timeout_hint="the database is overloaded or locked; Alertmanager will retry",
     )
     metrics = ReceiverMetrics(registry)
     registry.register(DeliveryStateCollector(db.connection))

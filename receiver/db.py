@@ -30,7 +30,9 @@ class Database:
         *,
         statement_timeout_seconds: float | None = None,
         application_name: str = "d76-receiver",
+        timeout_hint: str = "narrow the time range or the filters",
     ) -> None:
+        self._timeout_hint = timeout_hint
         self._dsn = dsn
         self._max = max_connections
         self._timeout_ms = int(statement_timeout_seconds * 1000) if statement_timeout_seconds else 0
@@ -74,7 +76,7 @@ class Database:
                 conn.rollback()
             raise QueryTimeout(
                 f"the query took longer than {self._timeout_ms / 1000:g}s and was cancelled; "
-                "narrow the time range or the filters"
+                f"{self._timeout_hint}"
             ) from None
         except store.UNAVAILABLE as exc:
             broken = True

@@ -9,7 +9,9 @@ its link validation (no ``javascript:`` or ``data:`` links).
 
 from __future__ import annotations
 
+import functools
 import html
+import logging
 import os
 import re
 from pathlib import Path
@@ -42,6 +44,7 @@ table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding
 """
 
 
+@functools.cache
 def _renderer() -> MarkdownIt:
     # "js-default": CommonMark with raw HTML off and unsafe link schemes refused; tables on.
     return MarkdownIt("js-default").enable("table")
@@ -62,6 +65,10 @@ def init_app(app: Flask, directory: Path | None = None) -> None:
     """Register the blueprint; the runbooks directory is D76_RUNBOOKS_DIR or docs/runbooks."""
     chosen = directory or Path(os.environ.get("D76_RUNBOOKS_DIR") or DEFAULT_DIR)
     app.extensions[_EXTENSION_KEY] = find_runbooks(chosen)
+    if not app.extensions[_EXTENSION_KEY]:  # every runbook link in every message would 404
+        logging.getLogger("d76.receiver").error(
+            "no runbooks in %s: set D76_RUNBOOKS_DIR to the docs/runbooks directory", chosen
+        )
     app.register_blueprint(bp)
 
 
@@ -74,7 +81,7 @@ def render(text: str, title: str) -> str:
 @bp.get("/runbooks/<name>")
 def show(name: str) -> Response:
     runbooks: dict[str, Path] = current_app.extensions[_EXTENSION_KEY]
-    path = runbooks.get(name) if _NAME.fullmatch(name) else None
+    path = runbooks.get(name)  # only names found at start-up: never a path from the request
     if path is None:
         raise NotFound(f"no runbook for alert {name[:100]!r}")
     page = render(path.read_text(encoding="utf-8"), name)
