@@ -17,8 +17,8 @@ import pytest
 
 from receiver import store
 from stack.postgres import PrivatePostgres
-from stack.procs import ManagedProcess
-from stack.render import Ports
+from stack.procs import ManagedProcess, http_ok
+from stack.render import Ports, alertmanager_config
 from stack.stack import Stack, StackConfig
 from tests.standins.slack import SlackStandin
 from tests.standins.telegram import TOKEN, TelegramStandin
@@ -146,6 +146,34 @@ def binary(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: run `make install` first")
     return path
+
+
+@pytest.fixture(scope="module")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Alertmanager of the repo's config (fast timers), one per test module."""
+    state = tmp_path_factory.mktemp("am")
+    port = free_port()
+    ports = Ports(alertmanager=port, receiver=free_port())
+    config = alertmanager_config(state / "alertmanager.yml", ports, fast_timers=True)
+    url = f"http://127.0.0.1:{port}"
+    proc = ManagedProcess(
+        "alertmanager",
+        [
+            binary("prometheus-alertmanager"),
+            f"--config.file={config}",
+            f"--storage.path={state / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--web.external-url={url}/",
+            "--cluster.listen-address=",
+        ],
+        Path(state / "am.log"),
+    )
+    proc.start()
+    try:
+        proc.wait_ready(http_ok(f"{url}/-/ready"), 30)
+        yield url
+    finally:
+        proc.stop()
 
 
 # -- the whole pipeline through real binaries ------------------------------------------------

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,38 +15,9 @@ from prometheus_client import CollectorRegistry
 from exporter.alerts import AlertSender
 from exporter.config import ExporterSettings, SendAlert
 from exporter.facade import D75Exporter
-from stack import render
-from stack.procs import ManagedProcess, http_ok
-from tests.conftest import binary, free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    state = tmp_path_factory.mktemp("am-send")
-    port = free_port()
-    ports = render.Ports(alertmanager=port, receiver=free_port())
-    config = render.alertmanager_config(state / "alertmanager.yml", ports, fast_timers=True)
-    url = f"http://127.0.0.1:{port}"
-    proc = ManagedProcess(
-        "alertmanager",
-        [
-            binary("prometheus-alertmanager"),
-            f"--config.file={config}",
-            f"--storage.path={state / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            f"--web.external-url={url}/",
-            "--cluster.listen-address=",
-        ],
-        Path(state / "am.log"),
-    )
-    proc.start()
-    try:
-        proc.wait_ready(http_ok(f"{url}/-/ready"), 30)
-        yield url
-    finally:
-        proc.stop()
 
 
 def _alertnames(url: str) -> set[str]:
