@@ -7,8 +7,9 @@
 
 The page takes its token once (``/history?token=...``): it answers with a signed, HttpOnly,
 SameSite=Strict session cookie that holds the *scope* the token grants (never the token) and
-redirects to the same URL without it, so the token never stays in browser history, a link, a
-redirect or a proxy log. Its forms carry a CSRF token bound to that session.
+redirects to the same URL without it, so the token never stays in browser history, a link or
+a redirect (the first request's URL carries it once: see docs/SECURITY.md on proxy logs).
+Its forms carry a CSRF token bound to that session.
 
 Signing uses itsdangerous (it ships with Flask and is what Flask's own session cookie uses):
 timestamped, salted, constant-time verification, rather than hand-written HMAC code.

@@ -68,7 +68,9 @@ def _set_cookie(response: WerkzeugResponse, value: str) -> None:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.is_secure,
+        # Behind a TLS proxy the request is plain HTTP; the proxy's word can only make the
+        # cookie stricter, so it is trusted here without ProxyFix.
+        secure=request.is_secure or request.headers.get("X-Forwarded-Proto") == "https",
     )
 
 

@@ -110,7 +110,10 @@ def test_the_page_takes_its_token_once_and_never_shows_it_again(
     assert first.headers["Location"] == f"/history?{RANGE.replace(':', '%3A')}&limit=1"
     cookie = first.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback: a Secure cookie would never return
     _no_token_anywhere(client, first, WRITE, READ)
+    proxied = client.get(f"/history?token={WRITE}&{RANGE}", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in proxied.headers["Set-Cookie"]  # TLS ended at a proxy: Secure all the same
 
     page = client.get(first.headers["Location"])
     assert page.status_code == 200
