@@ -45,10 +45,11 @@ def arrival(
     current: Occurrence | None,
     status: str,
     ends_at: datetime | None,
-    now: datetime,
+    now: datetime | None,
     remind_after_seconds: float | None,
 ) -> Arrival:
-    """What an Alertmanager arrival of (fingerprint, startsAt) with ``status`` means."""
+    """What an Alertmanager arrival of (fingerprint, startsAt) with ``status`` means (``now``,
+    the database's time, is read with ``current`` and is None only when ``current`` is)."""
     if current is None:
         return Arrival.NEW
     if current.status == AlertStatus.FIRING:
@@ -65,6 +66,7 @@ def arrival(
             and not current.acknowledged
             and not current.undelivered
             and current.last_told_at is not None
+            and now is not None
             and (now - current.last_told_at).total_seconds() >= remind_after_seconds
         )
         return Arrival.REMIND if reminder_due else Arrival.IGNORE

@@ -139,8 +139,9 @@ def _history_row(alert: Alert, notification: Notification, episode: int) -> tupl
 
 def _current(
     cur: psycopg2.extensions.cursor, alerts: Sequence[Alert]
-) -> tuple[dict[tuple[str, datetime], Occurrence], datetime]:
-    """The newest episode of each occurrence, locked; and the database's time."""
+) -> tuple[dict[tuple[str, datetime], Occurrence], datetime | None]:
+    """The newest episode of each occurrence, locked; and the database's time (None when none
+    exists yet: only a known occurrence's reminder needs it, so a new alert costs no query)."""
     cur.execute(_CURRENT, ([a.fingerprint for a in alerts], [a.starts_at for a in alerts]))
     rows = cur.fetchall()
     newest: dict[tuple[str, datetime], Occurrence] = {}
@@ -152,10 +153,6 @@ def _current(
             rid, fp, starts, episode, severity, status, acked, ends,
             before.ends_at if before else None, told, undelivered,
         )  # fmt: skip
-    if now is None:
-        cur.execute("SELECT d76_now()")
-        (now,) = cur.fetchone() or (None,)
-    assert now is not None
     return newest, now
 
 
@@ -171,7 +168,7 @@ def _plan(
     alerts: Sequence[Alert],
     notification: Notification,
     current: Mapping[tuple[str, datetime], Occurrence],
-    now: datetime,
+    now: datetime | None,
     policy: IngestPolicy,
 ) -> _Plan:
     plan = _Plan()
@@ -292,6 +289,8 @@ def ingest(
             pending = [a for a in pending if (a.fingerprint, a.starts_at) in conflicted]
             if not pending:
                 break
+        else:  # never silently: the webhook answers 5xx and Alertmanager sends it again
+            raise RuntimeError(f"{len(pending)} alert(s) kept meeting concurrent inserts")
     if tally.queued:
         notify(conn)
     return IngestResult(
