@@ -12,6 +12,7 @@ import json
 import psycopg2.errors
 
 from receiver.model import Claimed, Digest
+from receiver.store import outbox
 from receiver.store.db import Connection
 from receiver.store.outbox import pause_destination
 
@@ -140,10 +141,7 @@ def finish(conn: Connection, digest: Digest, message_id: str | None) -> bool:
                 WHERE digest_id = %s AND state = 'folded'""",
             (digest.id,),
         )
-        cur.execute(
-            "UPDATE destination SET failures = 0 WHERE target = %s AND failures > 0",
-            (digest.target,),
-        )
+        cur.execute(outbox.DESTINATION_WORKS, (digest.target,))
     return True
 
 

@@ -113,10 +113,14 @@ def _finish(
     *,
     message_id: str | None = None,
     error: str | None = None,
+    also: str | None = None,
 ) -> bool:
     """Apply one fenced transition of ``item``; record the attempt (``late-…`` when the claim
-    was lost). True if this dispatcher still owned the claim."""
+    was lost). ``also`` runs in the same transaction, with the item's target as its one
+    parameter. True if this dispatcher still owned the claim."""
     with conn, conn.cursor() as cur:
+        if also is not None:
+            cur.execute(also, (item.target,))
         cur.execute(
             f"UPDATE notification SET {set_clause}, lease_until = NULL WHERE {_FENCE}",
             {**params, "id": item.id, "token": item.claim_token},
@@ -128,13 +132,13 @@ def _finish(
     return owned
 
 
+# A delivery proves the destination works: its backoff starts from the first step again.
+DESTINATION_WORKS = (
+    "UPDATE destination SET failures = 0, updated_at = d76_now() WHERE target = %s AND failures > 0"
+)
+
+
 def record_sent(conn: Connection, item: Claimed, message_id: str | None, duration_ms: int) -> bool:
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            "UPDATE destination SET failures = 0, updated_at = d76_now() "
-            "WHERE target = %s AND failures > 0",
-            (item.target,),
-        )
     return _finish(
         conn,
         item,
@@ -143,6 +147,7 @@ def record_sent(conn: Connection, item: Claimed, message_id: str | None, duratio
         "sent",
         duration_ms,
         message_id=message_id,
+        also=DESTINATION_WORKS,
     )
 
 
