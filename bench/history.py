@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import postgres
-from receiver import history, store
+from receiver import query_params, store
 
 FILL = """
 INSERT INTO alert_history (timestamp, severity, source, title, message, fingerprint, alertname,
@@ -62,15 +62,15 @@ def main() -> None:
             cur.execute("ANALYZE alert_history")
         print(f"filled {args.rows:,} alerts over 365 days in {time.perf_counter() - started:.0f}s")
         now = datetime.now(UTC)
-        day = history.HistoryFilter(
+        day = query_params.HistoryFilter(
             start=now - timedelta(hours=24), end=now, severities=("P0", "P1")
         )
         p50, p95 = timed(lambda: store.list_alerts(conn, day, 50, None), args.runs)
         print(f"24 h + severity P0,P1, first page of 50: p50 {p50:.1f} ms  p95 {p95:.1f} ms")
-        all_day = history.HistoryFilter(start=now - timedelta(hours=24), end=now)
+        all_day = query_params.HistoryFilter(start=now - timedelta(hours=24), end=now)
         p50, p95 = timed(lambda: store.stats(conn, all_day, "hour"), args.runs)
         print(f"24 h statistics (hourly buckets):       p50 {p50:.1f} ms  p95 {p95:.1f} ms")
-        week = history.HistoryFilter(
+        week = query_params.HistoryFilter(
             start=now - timedelta(days=7), end=now, labels={"exchange": "Upbit"}, severities=("P0",)
         )
         p50, p95 = timed(lambda: store.list_alerts(conn, week, 50, None), args.runs)

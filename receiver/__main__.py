@@ -26,7 +26,7 @@ log = logging.getLogger("d76.receiver")
 def _serve(settings: config.Settings, workers: int, threads: int) -> int:
     from gunicorn.app.base import BaseApplication
 
-    from receiver.app import create_app
+    from receiver.web.app import create_app
 
     class _Server(BaseApplication):
         def load_config(self) -> None:

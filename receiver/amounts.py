@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from receiver.payload import Alert, Notification
+from receiver.webhook_parser import Alert, Notification
 
 # "$" (not "$$") then an optional minus and 4 or more digits; a decimal
 # part is kept as it is.

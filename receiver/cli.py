@@ -14,7 +14,7 @@ import os
 from datetime import UTC, date, datetime
 from typing import Any
 
-from receiver import config, history, store
+from receiver import config, query_params, store
 from receiver.errors import BadRequest
 
 
@@ -37,7 +37,7 @@ def _relative(value: str) -> str:
     )
 
 
-def filter_from(args: argparse.Namespace) -> history.HistoryFilter:
+def filter_from(args: argparse.Namespace) -> query_params.HistoryFilter:
     params: dict[str, list[str]] = {"from": [_relative(args.since)]}
     if args.until:
         params["to"] = [_relative(args.until)]
@@ -47,7 +47,7 @@ def filter_from(args: argparse.Namespace) -> history.HistoryFilter:
     for name in ("status", "acknowledged"):
         if getattr(args, name):
             params[name] = [getattr(args, name)]
-    return history.parse_filter(history.Params(params))
+    return query_params.parse_filter(query_params.Params(params))
 
 
 def _line(item: dict[str, Any]) -> str:
@@ -111,8 +111,8 @@ def run_prune(settings: config.Settings, keep_days: int | None) -> int:
 
 def run_summary(settings: config.Settings, day: date | None, print_only: bool) -> int:
     from receiver.delivery.chores import send_daily_summary
+    from receiver.delivery.daily_summary import previous_day, render
     from receiver.delivery.outgoing import build_channels
-    from receiver.summary import previous_day, render
 
     day = day or previous_day(datetime.now(UTC).date())
     if print_only:

@@ -20,8 +20,8 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from bench.common import postgres  # noqa: E402
 from receiver import config, store  # noqa: E402
-from receiver.app import create_app  # noqa: E402
-from receiver.payload import parse  # noqa: E402
+from receiver.web.app import create_app  # noqa: E402
+from receiver.webhook_parser import parse  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.payloads import alert, payload  # noqa: E402
 

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from receiver import config
 from receiver.amounts import format_amounts
-from receiver.app import create_app
+from receiver.web.app import create_app
 from tests.conftest import REPO, query
 from tests.payloads import alert, payload
 

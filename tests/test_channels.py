@@ -81,7 +81,7 @@ def test_slack_429_waits_retry_after_and_5xx_is_retried(
     outcomes = query(database_url, "SELECT outcome FROM notification_attempt ORDER BY id")
     assert outcomes == [("throttled",), ("retry",), ("sent",)]
     # The receiver's /metrics shows what the dispatcher process did.
-    from receiver.app import create_app
+    from receiver.web.app import create_app
 
     scrape = create_app(config.Settings.model_validate({"database_url": database_url}))
     text = scrape.test_client().get("/metrics").get_data(as_text=True)

@@ -12,7 +12,7 @@ import psycopg2
 
 from receiver import config, store
 from receiver.delivery import Dispatcher, build_channels
-from receiver.payload import parse
+from receiver.webhook_parser import parse
 from tests.conftest import query
 from tests.payloads import alert, payload
 from tests.standins.telegram import TOKEN, TelegramStandin

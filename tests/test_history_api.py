@@ -11,9 +11,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from receiver import config, store
-from receiver.app import create_app
-from receiver.payload import parse
 from receiver.store import outbox
+from receiver.web.app import create_app
+from receiver.webhook_parser import parse
 from tests.conftest import query
 from tests.payloads import alert, payload
 

@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from receiver import config
-from receiver.app import create_app
+from receiver.web.app import create_app
 from tests.conftest import binary, free_port, query
 from tests.payloads import alert
 from tests.test_history_api import ingest

@@ -45,8 +45,8 @@ from receiver import config, store
 from receiver.channels.base import Outgoing, TransientError
 from receiver.delivery import Dispatcher
 from receiver.model import Claimed
-from receiver.payload import parse
 from receiver.store import outbox
+from receiver.webhook_parser import parse
 from tests.payloads import ZERO_TIME, alert, payload
 
 TARGETS = ("telegram", "telegram_b")

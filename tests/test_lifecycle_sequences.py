@@ -11,10 +11,10 @@ import psycopg2
 import pytest
 
 from receiver import config, store
-from receiver.app import create_app
 from receiver.delivery.worker import Dispatcher
-from receiver.payload import parse
 from receiver.store import digests, outbox
+from receiver.web.app import create_app
+from receiver.webhook_parser import parse
 from tests.conftest import query
 from tests.payloads import alert, payload
 from tests.standins.telegram import TelegramStandin

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from receiver import config
-from receiver.app import create_app
+from receiver.web.app import create_app
 from tests.payloads import alert
 from tests.test_history_api import ingest
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from receiver.errors import InvalidPayload
-from receiver.payload import parse
+from receiver.webhook_parser import parse
 from tests.payloads import alert, payload
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from receiver.messages import TELEGRAM_LIMIT, plain_text, telegram_text
 from receiver.model import Claimed
-from receiver.render import TELEGRAM_LIMIT, plain_text, telegram_text
 
 
 def claimed(**overrides: Any) -> Claimed:

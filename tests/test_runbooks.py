@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from receiver import config, runbooks
-from receiver.app import create_app
+from receiver import config
+from receiver.web import runbooks
+from receiver.web.app import create_app
 from tests.conftest import REPO
 
 

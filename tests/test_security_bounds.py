@@ -14,10 +14,11 @@ import psycopg2.extensions
 import pytest
 from prometheus_client import CollectorRegistry
 
-from receiver import metrics, store
-from receiver.metrics import DeliveryStateCollector
-from receiver.payload import parse
+from receiver import store
 from receiver.store import outbox
+from receiver.web import metrics
+from receiver.web.metrics import DeliveryStateCollector
+from receiver.webhook_parser import parse
 from tests.conftest import query
 from tests.payloads import alert, payload
 

@@ -13,10 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from receiver import config
-from receiver.app import create_app
-from receiver.db import Database
 from receiver.errors import QueryTimeout
-from receiver.extensions import ReceiverState
+from receiver.web.app import create_app
+from receiver.web.pools import Database
+from receiver.web.state import ReceiverState
 from tests.conftest import query
 from tests.payloads import alert, payload
 from tests.test_history_api import RANGE, ingest

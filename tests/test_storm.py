@@ -10,7 +10,7 @@ import time
 import pytest
 
 from receiver import config
-from receiver.app import create_app
+from receiver.web.app import create_app
 from tests.conftest import query
 from tests.payloads import alert, payload
 from tests.standins.telegram import TelegramStandin

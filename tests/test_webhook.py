@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from receiver import config
-from receiver.app import create_app
+from receiver.web.app import create_app
 from tests.conftest import free_port, query
 from tests.payloads import alert, payload
 

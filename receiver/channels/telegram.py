@@ -32,10 +32,10 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from receiver import buttons
+from receiver.channels import telegram_buttons
 from receiver.channels.base import NotConfigured, Outgoing, PermanentError, TransientError
 from receiver.config import Telegram as TelegramSettings
-from receiver.render import strip_markup
+from receiver.messages import strip_markup
 
 log = logging.getLogger("d76.dispatcher")
 
@@ -56,7 +56,7 @@ class TelegramChannel:
         # otherwise every 429 also raises a deprecation warning. _translate accepts both.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         self._settings = settings
-        self._chat_id = buttons.current_chat(settings.api_url, settings.chat_id or "")
+        self._chat_id = telegram_buttons.current_chat(settings.api_url, settings.chat_id or "")
         self._loop = asyncio.new_event_loop()
         self._bot: Bot | None = None
 
@@ -93,7 +93,7 @@ class TelegramChannel:
                 exc.new_chat_id,
             )
             self._chat_id = str(exc.new_chat_id)
-            buttons.follow(
+            telegram_buttons.follow(
                 self._settings.api_url, self._settings.chat_id or "", self._chat_id
             )  # the poller follows too
             raise _Migrated() from None
@@ -138,8 +138,8 @@ class TelegramChannel:
             if not (message.buttons and self._settings.buttons):
                 return None
             assert self._settings.bot_token is not None
-            key = buttons.key_from_token(self._settings.bot_token.get_secret_value())
-            signed = buttons.sign_buttons(key, message.buttons, self._chat_id)
+            key = telegram_buttons.key_from_token(self._settings.bot_token.get_secret_value())
+            signed = telegram_buttons.sign_buttons(key, message.buttons, self._chat_id)
             return InlineKeyboardMarkup(
                 [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
             )

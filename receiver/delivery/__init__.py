@@ -13,8 +13,8 @@ import signal
 from types import FrameType
 
 from receiver.config import Settings
-from receiver.deadman import DeadMansSwitch
 from receiver.delivery.chores import Chores
+from receiver.delivery.deadman import DeadMansSwitch
 from receiver.delivery.outgoing import build_channels
 from receiver.delivery.worker import Dispatcher
 
@@ -38,7 +38,7 @@ def main(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     poller = None
     if settings.telegram.configured and settings.telegram.buttons:
-        from receiver.telegram_updates import UpdatePoller
+        from receiver.channels.telegram_updates import UpdatePoller
 
         poller = UpdatePoller(settings)
         poller.start()

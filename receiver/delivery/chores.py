@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
-from receiver import summary
 from receiver.channels.base import Channel, DeliveryError, NotConfigured
 from receiver.config import Settings
-from receiver.deadman import DeadMansSwitch
+from receiver.delivery import daily_summary
+from receiver.delivery.deadman import DeadMansSwitch
 from receiver.store import db, health, outbox, reports
 
 log = logging.getLogger("d76.dispatcher")
@@ -34,7 +34,7 @@ def send_daily_summary(
     try:
         if channel is None:
             raise NotConfigured("email: no email channel")
-        channel.send(summary.render(reports.day_summary(conn, day)))
+        channel.send(daily_summary.render(reports.day_summary(conn, day)))
     except NotConfigured as exc:
         reports.finish_daily_summary(conn, day, "unsent", str(exc))
         return f"unsent: {exc}"
@@ -92,7 +92,7 @@ class Chores:
     def _summary(self, conn: db.Connection, hour: int, minute: int) -> None:
         now = datetime.now(UTC)
         if (now.hour, now.minute) >= (hour, minute):
-            send_daily_summary(conn, self._channels, summary.previous_day(now.date()))
+            send_daily_summary(conn, self._channels, daily_summary.previous_day(now.date()))
 
     def seconds_until_due(self) -> float:
         return max(0.0, min(self._next.values(), default=60.0) - time.monotonic())

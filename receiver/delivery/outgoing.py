@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
-from receiver import render
+from receiver import messages
 from receiver.channels.base import Channel, Outgoing
 from receiver.channels.email import EmailChannel
 from receiver.channels.slack import SlackChannel
@@ -18,38 +18,38 @@ from receiver.model import Claimed, Digest, Kind
 def _telegram(item: Claimed) -> Outgoing:
     # A page and its reminders carry the buttons; a resolved (or fired-and-resolved) does not.
     buttons = (
-        render.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
+        messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
         if item.kind in (Kind.FIRING, Kind.REMINDER)
         else ()
     )
-    return Outgoing(text=render.telegram_text(item), reply_to=item.reply_to, buttons=buttons)
+    return Outgoing(text=messages.telegram_text(item), reply_to=item.reply_to, buttons=buttons)
 
 
 def _slack(item: Claimed) -> Outgoing:
-    body = render.slack_body(item)
+    body = messages.slack_body(item)
     return Outgoing(text=str(body["text"]), body=body)
 
 
 def _email(item: Claimed) -> Outgoing:
     return Outgoing(
-        text=render.plain_text(item),
-        subject=render.email_subject(item),
-        body={"html": render.email_html(item)},
+        text=messages.plain_text(item),
+        subject=messages.email_subject(item),
+        body={"html": messages.email_html(item)},
     )
 
 
 def _telegram_digest(digest: Digest) -> Outgoing:
-    return Outgoing(text=render.telegram_digest_text(digest))
+    return Outgoing(text=messages.telegram_digest_text(digest))
 
 
 def _slack_digest(digest: Digest) -> Outgoing:
-    body = render.slack_digest_body(digest)
+    body = messages.slack_digest_body(digest)
     return Outgoing(text=str(body["text"]), body=body)
 
 
 def _email_digest(digest: Digest) -> Outgoing:
     return Outgoing(
-        text=render.strip_markup(render.telegram_digest_text(digest)),
+        text=messages.strip_markup(messages.telegram_digest_text(digest)),
         subject=f"[digest] {digest.folded} alerts folded",
     )
 

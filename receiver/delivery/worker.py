@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from receiver import lifecycle, render
+from receiver import lifecycle, messages
 from receiver.channels.base import Channel, DeliveryError, NotConfigured, TransientError
 from receiver.config import Dispatcher as DispatcherSettings
 from receiver.delivery.chores import Chores
@@ -180,7 +180,7 @@ class Dispatcher:
             outbox.record_final(conn, item, State.UNSENT, str(exc), duration_ms)
             log.warning(
                 "notification %s not sent (%s); message follows:\n%s",
-                item.id, exc, render.plain_text(item),
+                item.id, exc, messages.plain_text(item),
             )  # fmt: skip
         elif isinstance(exc, TransientError):
             retry = self._retry(item.target, exc)

@@ -9,8 +9,8 @@ from typing import Any
 
 import psycopg2.extras
 
-from receiver.history import HistoryFilter
 from receiver.model import Claimed
+from receiver.query_params import HistoryFilter
 from receiver.store.db import Connection
 
 

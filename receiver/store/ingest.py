@@ -17,8 +17,8 @@ import psycopg2.extras
 
 from receiver.lifecycle import Arrival, arrival
 from receiver.model import AlertStatus, Kind, Occurrence, priority_of
-from receiver.payload import Alert, Notification
 from receiver.store.db import Connection, notify
+from receiver.webhook_parser import Alert, Notification
 
 WATCHDOG = "Watchdog"  # the always-firing alert whose arrivals prove the pipeline works
 

@@ -14,11 +14,11 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from receiver import history, store
-from receiver.auth import bearer
+from receiver import query_params, store
 from receiver.errors import BadRequest, NotFound, Unauthorized
-from receiver.extensions import receiver_state
-from receiver.openapi import document
+from receiver.web.auth import bearer
+from receiver.web.openapi import document
+from receiver.web.state import receiver_state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -39,11 +39,11 @@ def require(scope: str) -> None:
     raise Unauthorized("this needs the read token (HISTORY_API_READ_TOKEN)")
 
 
-def _params() -> history.Params:
-    unknown = set(request.args) - history.FILTER_PARAMS - {"limit", "cursor", "bucket"}
+def _params() -> query_params.Params:
+    unknown = set(request.args) - query_params.FILTER_PARAMS - {"limit", "cursor", "bucket"}
     if unknown:
         raise BadRequest(f"{sorted(unknown)[0]}: unknown parameter")
-    return history.Params({k: request.args.getlist(k) for k in request.args})
+    return query_params.Params({k: request.args.getlist(k) for k in request.args})
 
 
 def _body() -> dict[str, Any]:
@@ -74,11 +74,11 @@ def actor(body: Mapping[str, Any]) -> tuple[str, str | None]:
 def list_alerts() -> ResponseReturnValue:
     require("read")
     params = _params()
-    filt = history.parse_filter(params)
-    page = history.parse_page(params)
+    filt = query_params.parse_filter(params)
+    page = query_params.parse_page(params)
     with receiver_state().db.connection() as conn:
         items, more = store.list_alerts(conn, filt, page.limit, page.after)
-    cursor = history.encode_cursor(items[-1]["timestamp"], items[-1]["id"]) if more else None
+    cursor = query_params.encode_cursor(items[-1]["timestamp"], items[-1]["id"]) if more else None
     return jsonify(items=items, next_cursor=cursor)
 
 
@@ -111,13 +111,13 @@ def ack_matching() -> ResponseReturnValue:
     raw_filter = body.get("filter")
     if not isinstance(raw_filter, dict) or not raw_filter:
         raise BadRequest("filter: an object of query parameters is required (bulk ack)")
-    unknown = set(raw_filter) - history.FILTER_PARAMS
+    unknown = set(raw_filter) - query_params.FILTER_PARAMS
     if unknown:
         raise BadRequest(f"filter.{sorted(unknown)[0]}: unknown parameter")
     values = {k: [v] if isinstance(v, str) else v for k, v in raw_filter.items()}
     if not all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in values.values()):
         raise BadRequest("filter: every value must be a string or a list of strings")
-    filt = history.parse_filter(history.Params(values))
+    filt = query_params.parse_filter(query_params.Params(values))
     with receiver_state().db.connection() as conn:
         count = store.acknowledge_matching(conn, filt, who, comment)
     return jsonify(acknowledged=count)
@@ -130,8 +130,8 @@ def stats() -> ResponseReturnValue:
     bucket = params.one("bucket") or "hour"
     if bucket not in ("hour", "day"):
         raise BadRequest("bucket: must be hour or day")
-    filt = history.parse_filter(params)
-    history.check_range(filt, receiver_state().settings.api.max_range_days)
+    filt = query_params.parse_filter(params)
+    query_params.check_range(filt, receiver_state().settings.api.max_range_days)
     with receiver_state().db.connection() as conn:
         result = store.stats(conn, filt, bucket)
     result.update(start=filt.start.isoformat(), end=filt.end.isoformat(), bucket=bucket)

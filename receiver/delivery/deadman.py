@@ -19,7 +19,7 @@ import psycopg2.extensions
 
 from receiver import store
 from receiver.config import Settings
-from receiver.payload import Alert, Notification
+from receiver.webhook_parser import Alert, Notification
 
 log = logging.getLogger("d76.deadman")
 ALERTNAME = "D76WatchdogMissing"

@@ -28,11 +28,11 @@ from flask.typing import ResponseReturnValue
 from markupsafe import escape
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from receiver import history, store
-from receiver.api import actor
-from receiver.auth import COOKIE, SESSION_MAX_AGE, Session
+from receiver import query_params, store
 from receiver.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from receiver.extensions import receiver_state
+from receiver.web.api import actor
+from receiver.web.auth import COOKIE, SESSION_MAX_AGE, Session
+from receiver.web.state import receiver_state
 
 bp = Blueprint("page", __name__)
 COLOURS = {"P0": "#D00000", "P1": "#F57C00", "P2": "#C49000", "P3": "#1E88E5", "none": "#9E9E9E"}
@@ -95,15 +95,15 @@ def _take_token_once() -> ResponseReturnValue | None:
     return response
 
 
-def _params() -> history.Params:
+def _params() -> query_params.Params:
     data: dict[str, list[str]] = {}
     for key in request.args:
-        if key in history.FILTER_PARAMS | {"cursor", "limit"}:
+        if key in query_params.FILTER_PARAMS | {"cursor", "limit"}:
             values = [v for v in request.args.getlist(key) if v.strip()]
             if values:
                 data[key] = values
     data.setdefault("from", ["-24h"])
-    return history.Params(data)
+    return query_params.Params(data)
 
 
 def chart(buckets: list[dict[str, Any]], start: datetime, end: datetime, step: timedelta) -> str:
@@ -156,9 +156,9 @@ def history_page() -> ResponseReturnValue:
     next_cursor = None
     svg = ""
     try:
-        filt = history.parse_filter(params)
-        history.check_range(filt, receiver_state().settings.api.max_range_days)
-        page = history.parse_page(params)
+        filt = query_params.parse_filter(params)
+        query_params.check_range(filt, receiver_state().settings.api.max_range_days)
+        page = query_params.parse_page(params)
     except BadRequest as exc:
         error = exc.message
     else:
@@ -171,7 +171,7 @@ def history_page() -> ResponseReturnValue:
                 conn, filt, "day" if step >= timedelta(days=1) else "hour", "severity"
             )
         if more:
-            next_cursor = history.encode_cursor(items[-1]["timestamp"], items[-1]["id"])
+            next_cursor = query_params.encode_cursor(items[-1]["timestamp"], items[-1]["id"])
         svg = chart(per_severity, filt.start, filt.end, step)
     args = {k: request.args.get(k, "") for k in request.args}
     older = [
@@ -188,7 +188,7 @@ def history_page() -> ResponseReturnValue:
             next_cursor=next_cursor,
             older_url=older_url,
             args=args,
-            severities=history.SEVERITIES,
+            severities=query_params.SEVERITIES,
             selected_severities=set(
                 params.all("severity") and ",".join(params.all("severity")).split(",")
             ),

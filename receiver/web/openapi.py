@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from receiver.history import DEFAULT_LIMIT, MAX_LIMIT, SEVERITIES
+from receiver.query_params import DEFAULT_LIMIT, MAX_LIMIT, SEVERITIES
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 

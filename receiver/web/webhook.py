@@ -12,11 +12,11 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from receiver import amounts, payload, store
-from receiver.auth import bearer
+from receiver import amounts, store, webhook_parser
 from receiver.config import Settings
 from receiver.errors import InvalidPayload, Unauthorized
-from receiver.extensions import receiver_state
+from receiver.web.auth import bearer
+from receiver.web.state import receiver_state
 
 bp = Blueprint("webhook", __name__)
 
@@ -48,7 +48,7 @@ def receive() -> ResponseReturnValue:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidPayload(f"body: not valid JSON ({exc})") from None
-    notification = amounts.format_notification(payload.parse(document))
+    notification = amounts.format_notification(webhook_parser.parse(document))
     targets = state.settings.routing.targets_for(notification.receiver)
     with state.webhook_db.connection() as conn:
         result = store.ingest(conn, notification, targets, ingest_policy(state.settings))

@@ -7,10 +7,10 @@ from typing import cast
 
 from flask import Flask, current_app
 
-from receiver.auth import PageSessions
 from receiver.config import Settings
-from receiver.db import Database
-from receiver.metrics import ReceiverMetrics
+from receiver.web.auth import PageSessions
+from receiver.web.metrics import ReceiverMetrics
+from receiver.web.pools import Database
 
 _KEY = "d76"
 

@@ -22,7 +22,7 @@ from markdown_it import MarkdownIt
 from receiver.errors import NotFound
 
 bp = Blueprint("runbooks", __name__)
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "docs" / "runbooks"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "docs" / "runbooks"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 _EXTENSION_KEY = "d76.runbooks"
 # A link to a sibling runbook (`Other.md`) opens its page; a link into docs/ is left as is.

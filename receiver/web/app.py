@@ -11,12 +11,13 @@ from flask.json.provider import DefaultJSONProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from receiver import api, config, page, runbooks, webhook
-from receiver.auth import PageSessions
-from receiver.db import Database
+from receiver import config
 from receiver.errors import ApiError
-from receiver.extensions import ReceiverState, init_app, receiver_state
-from receiver.metrics import DeliveryStateCollector, ReceiverMetrics
+from receiver.web import api, history_page, runbooks, webhook
+from receiver.web.auth import PageSessions
+from receiver.web.metrics import DeliveryStateCollector, ReceiverMetrics
+from receiver.web.pools import Database
+from receiver.web.state import ReceiverState, init_app, receiver_state
 
 log = logging.getLogger("d76.receiver")
 # On every response. The page uses no script and no external resource: inline styles, inline
@@ -74,7 +75,7 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
     app.json = _JSON(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(page.bp)
+    app.register_blueprint(history_page.bp)
     runbooks.init_app(app)
     _register_errors(app)
     _register_service_routes(app)

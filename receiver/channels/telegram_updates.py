@@ -28,7 +28,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, TelegramError
 from telegram.request import HTTPXRequest
 
-from receiver import buttons, render, store
+from receiver import messages, store
+from receiver.channels import telegram_buttons
 from receiver.config import Settings
 
 log = logging.getLogger("d76.telegram")
@@ -142,13 +143,13 @@ class UpdatePoller:
     def _chat_matches(self, loop: asyncio.AbstractEventLoop, bot: Bot, chat_id: str) -> bool:
         """Is ``chat_id`` the configured chat, or the supergroup it migrated to?"""
         configured = self._tg.chat_id or ""
-        if chat_id == buttons.current_chat(self._tg.api_url, configured):
+        if chat_id == telegram_buttons.current_chat(self._tg.api_url, configured):
             return True
         # Another dispatcher's channel may have followed a migration: ask Telegram whether the
         # chat we know became this one (getChat on a migrated group answers ChatMigrated).
         try:
             loop.run_until_complete(
-                bot.get_chat(buttons.current_chat(self._tg.api_url, configured))
+                bot.get_chat(telegram_buttons.current_chat(self._tg.api_url, configured))
             )
         except ChatMigrated as exc:
             if str(exc.new_chat_id) == chat_id:
@@ -158,7 +159,7 @@ class UpdatePoller:
                     chat_id,
                     chat_id,
                 )
-                buttons.follow(self._tg.api_url, configured, chat_id)
+                telegram_buttons.follow(self._tg.api_url, configured, chat_id)
                 return True
         except TelegramError as exc:
             log.warning("getChat failed: %s", type(exc).__name__)
@@ -172,8 +173,8 @@ class UpdatePoller:
         message = press.message
         chat_id = str(message.chat.id) if message is not None else ""
         assert self._tg.bot_token is not None
-        key = buttons.key_from_token(self._tg.bot_token.get_secret_value())
-        pressed = buttons.verify(key, press.data, chat_id) if message is not None else None
+        key = telegram_buttons.key_from_token(self._tg.bot_token.get_secret_value())
+        pressed = telegram_buttons.verify(key, press.data, chat_id) if message is not None else None
         if pressed is None:  # garbage, forged, from an older version, or signed for elsewhere
             log.warning("refused button press %r by %s: not valid", (press.data or "")[:64], actor)
             self._answer(loop, press, "This button has expired.", alert=True)
@@ -182,7 +183,9 @@ class UpdatePoller:
         allowed = not self._tg.allowed_user_ids or user.id in self._tg.allowed_user_ids
         # The allow-list first: a stranger's press costs no Bot API call.
         in_chat = allowed and self._chat_matches(loop, bot, chat_id)
-        bound = in_chat and buttons.is_alert_message(conn, pressed.alert_id, message.message_id)
+        bound = in_chat and telegram_buttons.is_alert_message(
+            conn, pressed.alert_id, message.message_id
+        )
         view = store.alert_view(conn, pressed.alert_id) if bound and allowed else None
         if view is None:
             why = "user" if not allowed else "chat" if not in_chat else "message"
@@ -208,10 +211,10 @@ class UpdatePoller:
             )
             note = f"Silenced until {ends[11:16]} UTC"
         actions = store.actions_for(conn, view.alert_id)
-        text = "\n".join([render.telegram_text(view), *render.telegram_action_lines(actions)])
+        text = "\n".join([messages.telegram_text(view), *messages.telegram_action_lines(actions)])
         acked = any(a.action == "ack" for a in actions)
-        signed = buttons.sign_buttons(
-            key, render.telegram_buttons(view.alert_id, acknowledged=acked), chat_id
+        signed = telegram_buttons.sign_buttons(
+            key, messages.telegram_buttons(view.alert_id, acknowledged=acked), chat_id
         )
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
