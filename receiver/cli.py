@@ -110,9 +110,9 @@ def run_prune(settings: config.Settings, keep_days: int | None) -> int:
 
 
 def run_summary(settings: config.Settings, day: date | None, print_only: bool) -> int:
+    from receiver.channels.registry import build_channels
     from receiver.delivery.chores import send_daily_summary
     from receiver.delivery.daily_summary import previous_day, render
-    from receiver.delivery.outgoing import build_channels
 
     day = day or previous_day(datetime.now(UTC).date())
     if print_only:

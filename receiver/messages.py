@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from datetime import datetime
 
-from receiver.model import Claimed, Digest, Kind
+from receiver.model import (
+    REMINDER_EMOJI,
+    RESOLVED_COLOUR,
+    RESOLVED_EMOJI,
+    Claimed,
+    Digest,
+    Kind,
+    severity,
+)
 from receiver.store import Action
 
-SEVERITY_EMOJI = {"P0": "🔴", "P1": "🟠", "P2": "⚠️", "P3": "ℹ️"}
-RESOLVED_EMOJI = "✅"
-REMINDER_EMOJI = "🔁"
 TELEGRAM_LIMIT = 4096  # characters per message, after entity parsing
 # Labels shown as "Key: value" when the description does not already say them. `engine` names
 # the D75 engine (a Prometheus target label) when several are watched.
@@ -30,9 +36,15 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _escape_within(text: str, limit: int) -> str:
-    """Escape ``text`` and cut it to ``limit`` characters without splitting an entity."""
-    escaped = _escape(text)
+def _slack_escape(text: str) -> str:
+    """Slack's three control characters (https://api.slack.com/reference/surfaces/formatting)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_within(text: str, limit: int, escape: Callable[[str], str] = _escape) -> str:
+    """Escape ``text`` for a channel's markup and cut it to ``limit`` characters without
+    splitting an entity; a cut text ends with "…". Telegram HTML unless ``escape`` says."""
+    escaped = escape(text)
     if len(escaped) <= limit:
         return escaped
     cut = escaped[: max(0, limit - 1)]
@@ -40,6 +52,10 @@ def _escape_within(text: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut + "…"
+
+
+def slack_within(text: str, limit: int) -> str:
+    return escape_within(text, limit, _slack_escape)
 
 
 def _when(moment: datetime | None) -> str:
@@ -60,23 +76,23 @@ def _emoji(item: Claimed) -> str:
         return RESOLVED_EMOJI
     if item.kind == Kind.REMINDER:
         return REMINDER_EMOJI
-    return SEVERITY_EMOJI.get(item.severity, "🔔")
+    return severity(item.severity).emoji
 
 
 def telegram_text(item: Claimed) -> str:
     """Telegram HTML for one alert notification (firing, resolved or reminder)."""
-    title = _escape_within(item.title, 200)
+    title = escape_within(item.title, 200)
     head = f"{_emoji(item)} <b>[{_escape(item.severity)}] {headline_prefix(item)}{title}</b>"
     lines = [head]
     description = item.annotations.get("description", "")
     for label in SCOPE_LABELS:
         value = item.labels.get(label)
         if value and f"{label.title()}:" not in description:
-            lines.append(f"{label.title()}: {_escape_within(value, 200)}")
+            lines.append(f"{label.title()}: {escape_within(value, 200)}")
     tail = []
     action = item.annotations.get("action")
     if action and item.kind == Kind.FIRING:
-        tail.append(f"Action: {_escape_within(action, 500)}")
+        tail.append(f"Action: {escape_within(action, 500)}")
     if item.kind == Kind.RESOLVED:
         if item.fired_and_resolved:
             tail.append(f"Fired: {_when(item.starts_at)} (not delivered before it resolved)")
@@ -84,30 +100,20 @@ def telegram_text(item: Claimed) -> str:
     if item.kind == Kind.REMINDER:
         tail.append("Still firing and not acknowledged")
     tail.append(
-        f"<i>{_escape_within(item.alertname, 200)} · {_escape_within(item.source, 60)}"
+        f"<i>{escape_within(item.alertname, 200)} · {escape_within(item.source, 60)}"
         f" · since {_when(item.starts_at)}</i>"
     )
     if description:
         used = sum(len(line) + 1 for line in lines + tail)
-        lines.append(_escape_within(description, TELEGRAM_LIMIT - used - 1))
+        lines.append(escape_within(description, TELEGRAM_LIMIT - used - 1))
     return "\n".join(lines + tail)
 
 
-SLACK_COLOUR = {"P0": "#D00000", "P1": "#F57C00", "P2": "#FBC02D", "P3": "#1E88E5"}
-RESOLVED_COLOUR = "#2E7D32"
 SLACK_SECTION_LIMIT = 3000  # characters of mrkdwn text in one section block
 
 
-def _slack_escape(text: str, limit: int) -> str:
-    """Slack's three control characters, escaped, cut without splitting an entity."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if len(escaped) <= limit:
-        return escaped
-    cut = escaped[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
+def _colour(item: Claimed) -> str:
+    return RESOLVED_COLOUR if item.kind == Kind.RESOLVED else severity(item.severity).colour
 
 
 def slack_body(item: Claimed) -> dict[str, object]:
@@ -115,12 +121,12 @@ def slack_body(item: Claimed) -> dict[str, object]:
     resolved = item.kind == Kind.RESOLVED
     head = f"{_emoji(item)} [{item.severity}] {headline_prefix(item)}{item.title}"
     fields = [
-        {"type": "mrkdwn", "text": f"*{label.title()}:* {_slack_escape(value, 200)}"}
+        {"type": "mrkdwn", "text": f"*{label.title()}:* {slack_within(value, 200)}"}
         for label in SCOPE_LABELS
         if (value := item.labels.get(label))
     ]
     blocks: list[dict[str, object]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(head, 300)}*"}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{slack_within(head, 300)}*"}}
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields[:10]})
@@ -129,7 +135,7 @@ def slack_body(item: Claimed) -> dict[str, object]:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": _slack_escape(description, SLACK_SECTION_LIMIT)},
+                "text": {"type": "mrkdwn", "text": slack_within(description, SLACK_SECTION_LIMIT)},
             }
         )
     action = item.annotations.get("action")
@@ -137,64 +143,75 @@ def slack_body(item: Claimed) -> dict[str, object]:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*Action:* {_slack_escape(action, 500)}"},
+                "text": {"type": "mrkdwn", "text": f"*Action:* {slack_within(action, 500)}"},
             }
         )
     context = f"{item.alertname} · {item.source} · since {_when(item.starts_at)}"
     if resolved:
         context += f" · resolved {_when(item.ends_at)}"
     blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(context, 300)}]}
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": slack_within(context, 300)}]}
     )
-    colour = RESOLVED_COLOUR if resolved else SLACK_COLOUR.get(item.severity, "#9E9E9E")
-    return {"text": _slack_escape(head, 300), "attachments": [{"color": colour, "blocks": blocks}]}
+    return {
+        "text": slack_within(head, 300),
+        "attachments": [{"color": _colour(item), "blocks": blocks}],
+    }
 
 
 def _digest_kind(kind: str) -> str:
     return "" if kind == Kind.FIRING else f" {kind}"
 
 
+DIGEST_HEAD = "+{folded} more (folded to stay under the message rate limit)"
+DIGEST_FOOT = "Every one of them is in the alert history."
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def digest_lines(
+    digest: Digest, escape: Callable[[str], str] = _plain, budget: int = TELEGRAM_LIMIT - 200
+) -> list[str]:
+    """One line per alert name, severity and kind ("3× LatencyHigh P2 resolved"). Past
+    ``budget`` characters the rest are counted on one line, so the counts still add up."""
+    lines: list[str] = []
+    used = 0
+    for shown, entry in enumerate(digest.summary):
+        line = (
+            f"{entry['count']}× {escape_within(entry['alertname'], 100, escape)} "
+            f"{escape(entry['severity'])}{_digest_kind(entry['kind'])}"
+        )
+        if used + len(line) + 1 > budget:
+            lines.append(f"{sum(e['count'] for e in digest.summary[shown:])}× other alerts")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return lines
+
+
 def digest_plain(digest: Digest) -> str:
-    """The digest without markup (email)."""
-    lines = [f"+{digest.folded} more (folded to stay under the message rate limit):"]
-    lines += [
-        f"{e['count']}× {e['alertname']} {e['severity']}{_digest_kind(e['kind'])}"
-        for e in digest.summary
-    ]
-    lines.append("Every one of them is in the alert history.")
-    return "\n".join(lines)
+    """The digest without markup (email, the log)."""
+    head = DIGEST_HEAD.format(folded=digest.folded)
+    return "\n".join([f"📦 {head}:", *digest_lines(digest), DIGEST_FOOT])
+
+
+def telegram_digest_text(digest: Digest) -> str:
+    """One message for the notifications folded during a storm; the counts add up."""
+    head = _escape(DIGEST_HEAD.format(folded=digest.folded)).replace("+", "<b>+", 1)
+    head = head.replace(" more", " more</b>", 1)
+    lines = digest_lines(digest, _escape)
+    return "\n".join([f"📦 {head}:", *lines, f"<i>{DIGEST_FOOT}</i>"])
 
 
 def slack_digest_body(digest: Digest) -> dict[str, object]:
-    lines = [
-        f"{e['count']}× {e['alertname']} {e['severity']}{_digest_kind(e['kind'])}"
-        for e in digest.summary
-    ]
-    text = f"📦 +{digest.folded} more (folded to stay under the message rate limit)"
-    return {
-        "text": text,
-        "attachments": [
-            {
-                "color": "#9E9E9E",
-                "blocks": [
-                    {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}},
-                    {
-                        "type": "section",
-                        "text": {
-                            "type": "mrkdwn",
-                            "text": _slack_escape("\n".join(lines), SLACK_SECTION_LIMIT),
-                        },
-                    },
-                    {
-                        "type": "context",
-                        "elements": [
-                            {"type": "mrkdwn", "text": "Every one of them is in the alert history."}
-                        ],
-                    },
-                ],
-            }
-        ],
-    }
+    text = f"📦 {DIGEST_HEAD.format(folded=digest.folded)}"
+    lines = digest_lines(digest, _slack_escape, SLACK_SECTION_LIMIT)
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": DIGEST_FOOT}]}
+    head = {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}
+    colour = severity("none").colour
+    return {"text": text, "attachments": [{"color": colour, "blocks": [head, section, context]}]}
 
 
 def email_subject(item: Claimed) -> str:
@@ -209,9 +226,7 @@ def email_html(item: Claimed) -> str:
         for label in SCOPE_LABELS
         if (value := item.labels.get(label))
     )
-    colour = (
-        RESOLVED_COLOUR if item.kind == Kind.RESOLVED else SLACK_COLOUR.get(item.severity, "#999")
-    )
+    colour = _colour(item)
     description = esc(item.annotations.get("description", "")).replace("\n", "<br>")
     action = item.annotations.get("action", "")
     return (
@@ -236,26 +251,6 @@ def plain_text(item: Claimed) -> str:
     return strip_markup(telegram_text(item))
 
 
-def telegram_digest_text(digest: Digest) -> str:
-    """One message for the notifications folded during a storm; the counts add up."""
-    lines = [
-        f"📦 <b>+{digest.folded} more</b> (folded to stay under the message rate limit):",
-    ]
-    for shown, entry in enumerate(digest.summary):
-        kind = _digest_kind(entry["kind"])
-        line = (
-            f"{entry['count']}× {_escape_within(entry['alertname'], 100)} "
-            f"{_escape(entry['severity'])}{kind}"
-        )
-        if sum(len(x) + 1 for x in lines) + len(line) > TELEGRAM_LIMIT - 200:
-            rest = sum(e["count"] for e in digest.summary[shown:])
-            lines.append(f"{rest}× other alerts")
-            break
-        lines.append(line)
-    lines.append("<i>Every one of them is in the alert history.</i>")
-    return "\n".join(lines)
-
-
 def telegram_buttons(alert_id: int, *, acknowledged: bool) -> tuple[tuple[str, str], ...]:
     """Inline buttons under a firing message: callback data names the action and the alert."""
     ack = () if acknowledged else (("✅ Ack", f"ack:{alert_id}"),)
@@ -267,7 +262,7 @@ def telegram_action_lines(actions: list[Action]) -> list[str]:
     lines = []
     for action in actions:
         when = action.at.strftime("%H:%M UTC")
-        who = _escape_within(action.actor.removeprefix("telegram:"), 100)
+        who = escape_within(action.actor.removeprefix("telegram:"), 100)
         if action.action == "ack":
             lines.append(f"✅ Acknowledged by {who} at {when}")
         elif action.action == "silence":

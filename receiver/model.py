@@ -49,12 +49,48 @@ class DigestState(StrEnum):
     FAILED = "failed"  # only rows from before the lifecycle; a failed send returns to pending
 
 
-SEVERITY_PRIORITY = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
-UNKNOWN_PRIORITY = 9  # an alert without a known severity goes after every known one
+@dataclass(frozen=True, slots=True)
+class Severity:
+    """One severity and how every channel and page shows it."""
+
+    name: str
+    priority: int  # the dispatcher sends a lower number first
+    emoji: str  # at the head of a message
+    colour: str  # Slack's bar, the email heading, the page's badge and chart
 
 
-def priority_of(severity: str) -> int:
-    return SEVERITY_PRIORITY.get(severity, UNKNOWN_PRIORITY)
+# The one table of severities, most urgent first. ``none`` is the Watchdog's (never paged).
+SEVERITIES: dict[str, Severity] = {
+    s.name: s
+    for s in (
+        Severity("P0", 0, "🔴", "#D00000"),
+        Severity("P1", 1, "🟠", "#F57C00"),
+        Severity("P2", 2, "⚠️", "#C49000"),
+        Severity("P3", 3, "ℹ️", "#1E88E5"),
+        Severity("none", 9, "🔔", "#9E9E9E"),
+    )
+}
+UNKNOWN_SEVERITY = Severity("unknown", 9, "🔔", "#9E9E9E")  # a label outside the table
+RESOLVED_EMOJI, RESOLVED_COLOUR = "✅", "#2E7D32"
+REMINDER_EMOJI = "🔁"
+
+
+def severity(name: str) -> Severity:
+    return SEVERITIES.get(name, UNKNOWN_SEVERITY)
+
+
+def priority_of(severity_name: str) -> int:
+    return severity(severity_name).priority
+
+
+# Where a notification can go. A target's channel kind is its name up to the first "_"
+# (slack_critical and slack_alerts are both Slack). ``receiver.channels.registry`` holds how
+# each kind is built and what its messages look like.
+TARGETS = ("telegram", "slack_critical", "slack_alerts", "email")
+
+
+def channel_kind(target: str) -> str:
+    return target.split("_", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)

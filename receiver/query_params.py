@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from receiver import model
 from receiver.errors import BadRequest
 
-SEVERITIES = ("P0", "P1", "P2", "P3", "none")
+SEVERITIES = tuple(model.SEVERITIES)  # P0..P3 and none
 STATUSES = ("firing", "resolved")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -63,7 +63,7 @@ def test_p0_goes_to_critical_and_p2_to_alerts_with_colours_and_escaping(
     assert attachment["color"] == "#D00000"
     fields = [f["text"] for b in attachment["blocks"] for f in b.get("fields", [])]
     assert "*Exchange:* Up&lt;bit&gt; &amp; co" in fields
-    assert warning["attachments"][0]["color"] == "#FBC02D"
+    assert warning["attachments"][0]["color"] == "#C49000"  # the one P2 colour, as on the page
     assert resolved["text"].startswith("✅ [P0] RESOLVED: GlobalGuard BLOCK")
     assert resolved["attachments"][0]["color"] == "#2E7D32"
 
@@ -156,8 +156,8 @@ def test_daily_summary_counts_times_and_csv_match_the_day(
     from datetime import date
 
     from receiver import store
+    from receiver.channels.registry import build_channels
     from receiver.delivery.chores import send_daily_summary
-    from receiver.delivery.outgoing import build_channels
 
     day = "2026-11-23T"
     alerts = [

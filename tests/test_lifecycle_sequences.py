@@ -210,7 +210,7 @@ def test_one_bad_channel_error_does_not_stop_the_dispatcher(
             pass
 
     settings = _settings(telegram)
-    from receiver.delivery.outgoing import build_channels
+    from receiver.channels.registry import build_channels
 
     channels = {**build_channels(settings), "slack_alerts": Exploding()}
     conn = psycopg2.connect(database_url)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -40,6 +41,35 @@ from receiver.messages import strip_markup
 log = logging.getLogger("d76.dispatcher")
 
 
+def make_bot(settings: TelegramSettings) -> Bot:
+    """The one way a Bot is made: the configured API URL, the token, every timeout bounded.
+    Its getUpdates request waits the long-poll period on top of the timeout."""
+    assert settings.bot_token is not None
+    timeout = settings.timeout_seconds
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        base_url=settings.api_url.rstrip("/") + "/bot",
+        request=HTTPXRequest(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        ),
+        get_updates_request=HTTPXRequest(
+            connect_timeout=timeout, read_timeout=settings.poll_timeout_seconds + timeout
+        ),
+    )
+
+
+def keyboard(signed: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+    """One row of inline buttons from (label, signed callback data) pairs; None for none."""
+    if not signed:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
+    )
+
+
 class _Migrated(Exception):
     """The chat moved (group -> supergroup); the chat id has been updated: send again."""
 
@@ -64,19 +94,7 @@ class TelegramChannel:
         if not self._settings.configured:
             raise NotConfigured("telegram: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set")
         if self._bot is None:
-            assert self._settings.bot_token is not None
-            timeout = self._settings.timeout_seconds
-            request = HTTPXRequest(
-                connect_timeout=timeout,
-                read_timeout=timeout,
-                write_timeout=timeout,
-                pool_timeout=timeout,
-            )
-            bot = Bot(
-                self._settings.bot_token.get_secret_value(),
-                base_url=self._settings.api_url.rstrip("/") + "/bot",
-                request=request,
-            )
+            bot = make_bot(self._settings)
             self._run(bot.initialize())  # getMe: fails fast on a wrong token
             self._bot = bot
         return self._bot
@@ -140,9 +158,7 @@ class TelegramChannel:
             assert self._settings.bot_token is not None
             key = telegram_buttons.key_from_token(self._settings.bot_token.get_secret_value())
             signed = telegram_buttons.sign_buttons(key, message.buttons, self._chat_id)
-            return InlineKeyboardMarkup(
-                [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
-            )
+            return keyboard(signed)
 
         def attempt(text: str, parse_mode: str | None) -> Any:
             return bot.send_message(

@@ -23,13 +23,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, CallbackQuery
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, TelegramError
-from telegram.request import HTTPXRequest
 
 from receiver import messages, store
 from receiver.channels import telegram_buttons
+from receiver.channels.telegram import keyboard, make_bot
 from receiver.config import Settings
 
 log = logging.getLogger("d76.telegram")
@@ -81,16 +81,7 @@ class UpdatePoller:
             self._http.close()
 
     def _bot(self) -> Bot:
-        assert self._tg.bot_token is not None
-        timeout = self._tg.timeout_seconds
-        return Bot(
-            self._tg.bot_token.get_secret_value(),
-            base_url=self._tg.api_url.rstrip("/") + "/bot",
-            request=HTTPXRequest(connect_timeout=timeout, read_timeout=timeout),
-            get_updates_request=HTTPXRequest(
-                connect_timeout=timeout, read_timeout=self._tg.poll_timeout_seconds + timeout
-            ),
-        )
+        return make_bot(self._tg)
 
     def _poll_while_leader(self, loop: asyncio.AbstractEventLoop) -> None:
         conn = store.connect(self._settings.dsn)
@@ -216,9 +207,7 @@ class UpdatePoller:
         signed = telegram_buttons.sign_buttons(
             key, messages.telegram_buttons(view.alert_id, acknowledged=acked), chat_id
         )
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
-        )
+        markup = keyboard(signed)
         with contextlib.suppress(BadRequest):  # "message is not modified" on a second press
             loop.run_until_complete(
                 bot.edit_message_text(

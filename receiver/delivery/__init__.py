@@ -2,7 +2,9 @@
 
 - ``worker``: the loop (claim, decide, send, record) and the lease keeper
 - ``chores``: timed chores (heartbeat, dead man's switch, sweep, daily summary)
-- ``outgoing``: the channels by target, and how each shows a notification
+- ``deadman``: the dead man's switch; ``daily_summary``: the daily report's content
+
+The channels by target, and how each shows a notification: ``receiver.channels.registry``.
 
 The decisions themselves are ``receiver.lifecycle``'s pure functions.
 """
@@ -12,10 +14,10 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
+from receiver.channels.registry import build_channels
 from receiver.config import Settings
 from receiver.delivery.chores import Chores
 from receiver.delivery.deadman import DeadMansSwitch
-from receiver.delivery.outgoing import build_channels
 from receiver.delivery.worker import Dispatcher
 
 

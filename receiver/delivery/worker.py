@@ -20,9 +20,9 @@ from typing import Any
 
 from receiver import lifecycle, messages
 from receiver.channels.base import Channel, DeliveryError, NotConfigured, TransientError
+from receiver.channels.registry import kind_of
 from receiver.config import Dispatcher as DispatcherSettings
 from receiver.delivery.chores import Chores
-from receiver.delivery.outgoing import DIGEST_RENDERERS, RENDERERS, kind_of
 from receiver.model import Claimed, Digest, State
 from receiver.store import budget, db, digests, outbox
 
@@ -153,7 +153,7 @@ class Dispatcher:
                 digests.fold(conn, item)
                 log.info("notification %s folded into the next %s digest", item.id, item.target)
             return
-        outgoing = RENDERERS[kind_of(item.target)](item)
+        outgoing = kind_of(item.target).message(item)
         started = time.monotonic()
         try:
             with self._leases.holding(lambda c, lease: outbox.renew(c, item, lease), f"#{item.id}"):
@@ -246,7 +246,7 @@ class Dispatcher:
             with self._leases.holding(
                 lambda c, lease: digests.renew(c, digest, lease), f"digest #{digest.id}"
             ):
-                message_id = channel.send(DIGEST_RENDERERS[kind_of(digest.target)](digest))
+                message_id = channel.send(kind_of(digest.target).digest(digest))
         except TransientError as exc:
             if not exc.outcome_unknown:
                 budget.release_send(conn, slot)

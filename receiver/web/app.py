@@ -8,16 +8,17 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask.json.provider import DefaultJSONProvider
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from werkzeug.exceptions import HTTPException
 
 from receiver import config
 from receiver.errors import ApiError
-from receiver.web import api, history_page, runbooks, webhook
+from receiver.model import RESOLVED_COLOUR, SEVERITIES
+from receiver.web import api, history_page, runbooks, service, webhook
 from receiver.web.auth import PageSessions
 from receiver.web.metrics import DeliveryStateCollector, ReceiverMetrics
 from receiver.web.pools import Database
-from receiver.web.state import ReceiverState, init_app, receiver_state
+from receiver.web.state import ReceiverState, init_app
 
 log = logging.getLogger("d76.receiver")
 # On every response. The page uses no script and no external resource: inline styles, inline
@@ -78,7 +79,8 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
     app.register_blueprint(history_page.bp)
     runbooks.init_app(app)
     _register_errors(app)
-    _register_service_routes(app)
+    app.register_blueprint(service.bp)
+    app.context_processor(_vocabulary)
 
     @app.after_request
     def _count_webhook(response: Response) -> Response:
@@ -93,6 +95,11 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
         return response
 
     return app
+
+
+def _vocabulary() -> dict[str, Any]:
+    """What every template may use: the one table of severity colours."""
+    return {"severities": list(SEVERITIES.values()), "resolved_colour": RESOLVED_COLOUR}
 
 
 class _JSON(DefaultJSONProvider):
@@ -129,20 +136,3 @@ def _register_errors(app: Flask) -> None:
         log.exception("unexpected error")
         body = {"error": {"code": "internal_error", "message": "internal error; see receiver log"}}
         return jsonify(body), 500
-
-
-def _register_service_routes(app: Flask) -> None:
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return jsonify(status="ok")
-
-    @app.get("/readyz")
-    def readyz() -> tuple[Response, int]:
-        with receiver_state().db.connection() as conn, conn, conn.cursor() as cur:
-            cur.execute("SELECT 1")
-        return jsonify(status="ready"), 200
-
-    @app.get("/metrics")
-    def metrics() -> Response:
-        body = generate_latest(receiver_state().metrics.registry)
-        return Response(body, mimetype=CONTENT_TYPE_LATEST)

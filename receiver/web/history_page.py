@@ -30,12 +30,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from receiver import query_params, store
 from receiver.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from receiver.model import SEVERITIES
 from receiver.web.api import actor
 from receiver.web.auth import COOKIE, SESSION_MAX_AGE, Session
 from receiver.web.state import receiver_state
 
 bp = Blueprint("page", __name__)
-COLOURS = {"P0": "#D00000", "P1": "#F57C00", "P2": "#C49000", "P3": "#1E88E5", "none": "#9E9E9E"}
 
 
 def _session() -> Session:
@@ -116,7 +116,7 @@ def chart(buckets: list[dict[str, Any]], start: datetime, end: datetime, step: t
         slots.append(moment)
         moment += step
     counts: dict[tuple[str, str], int] = {(b["bucket"], b["severity"]): b["count"] for b in buckets}
-    totals = [sum(counts.get((s.isoformat(), sev), 0) for sev in COLOURS) for s in slots]
+    totals = [sum(counts.get((s.isoformat(), sev), 0) for sev in SEVERITIES) for s in slots]
     peak = max(totals, default=0) or 1
     width, height, bar = 900, 140, max(2.0, 900 / max(len(slots), 1))
     parts = [
@@ -125,19 +125,19 @@ def chart(buckets: list[dict[str, Any]], start: datetime, end: datetime, step: t
     ]
     for i, slot in enumerate(slots):
         y = float(height)
-        for sev, colour in COLOURS.items():
+        for sev, style in SEVERITIES.items():
             n = counts.get((slot.isoformat(), sev), 0)
             if n:
                 h = n / peak * (height - 10)
                 y -= h
                 parts.append(
                     f'<rect x="{i * bar:.1f}" y="{y:.1f}" width="{bar - 1:.1f}" '
-                    f'height="{h:.1f}" fill="{colour}"><title>{escape(slot.isoformat())}'
+                    f'height="{h:.1f}" fill="{style.colour}"><title>{escape(slot.isoformat())}'
                     f" {sev}: {n}</title></rect>"
                 )
     first = escape(slots[0].isoformat()) if slots else ""
     parts.append(f'<text x="0" y="{height + 15}" font-size="11">{first} … peak {peak}</text></svg>')
-    legend = " ".join(f'<span class="sev {s}">{s}</span>' for s in COLOURS)
+    legend = " ".join(f'<span class="sev {s}">{s}</span>' for s in SEVERITIES)
     return "".join(parts) + f"<div>{legend}</div>"
 
 

@@ -1,0 +1,97 @@
+"""Every kind of channel in one table: how it is built from the settings, and how a
+notification and a digest look there.
+
+A target (``receiver.model.TARGETS``) is served by the kind its name starts with:
+``slack_critical`` and ``slack_alerts`` are two Slack channels. docs/ARCHITECTURE.md says how
+to add a channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from receiver import messages, model
+from receiver.channels.base import Channel, Outgoing
+from receiver.channels.email import EmailChannel
+from receiver.channels.slack import SlackChannel
+from receiver.channels.telegram import TelegramChannel
+from receiver.config import Settings
+from receiver.model import Claimed, Digest, Kind
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKind:
+    name: str
+    build: Callable[[Settings, str], Channel]  # (settings, target name) -> the channel
+    message: Callable[[Claimed], Outgoing]  # one notification, as this channel shows it
+    digest: Callable[[Digest], Outgoing]  # the notifications folded during a storm
+
+
+def _telegram(item: Claimed) -> Outgoing:
+    # A page and its reminders carry the buttons; a resolved (or fired-and-resolved) does not.
+    buttons = (
+        messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
+        if item.kind in (Kind.FIRING, Kind.REMINDER)
+        else ()
+    )
+    return Outgoing(text=messages.telegram_text(item), reply_to=item.reply_to, buttons=buttons)
+
+
+def _slack(item: Claimed) -> Outgoing:
+    body = messages.slack_body(item)
+    return Outgoing(text=str(body["text"]), body=body)
+
+
+def _slack_digest(digest: Digest) -> Outgoing:
+    body = messages.slack_digest_body(digest)
+    return Outgoing(text=str(body["text"]), body=body)
+
+
+def _email(item: Claimed) -> Outgoing:
+    return Outgoing(
+        text=messages.plain_text(item),
+        subject=messages.email_subject(item),
+        body={"html": messages.email_html(item)},
+    )
+
+
+def _email_digest(digest: Digest) -> Outgoing:
+    return Outgoing(
+        text=messages.digest_plain(digest), subject=f"[digest] {digest.folded} alerts folded"
+    )
+
+
+def _slack_channel(settings: Settings, target: str) -> Channel:
+    slack = settings.slack
+    url = slack.webhook_url_critical if target == "slack_critical" else slack.webhook_url_alerts
+    return SlackChannel(target, url.get_secret_value() if url else None, slack.timeout_seconds)
+
+
+KINDS: dict[str, ChannelKind] = {
+    kind.name: kind
+    for kind in (
+        ChannelKind(
+            "telegram",
+            build=lambda settings, _target: TelegramChannel(settings.telegram),
+            message=_telegram,
+            digest=lambda digest: Outgoing(text=messages.telegram_digest_text(digest)),
+        ),
+        ChannelKind("slack", build=_slack_channel, message=_slack, digest=_slack_digest),
+        ChannelKind(
+            "email",
+            build=lambda settings, _target: EmailChannel(settings.email),
+            message=_email,
+            digest=_email_digest,
+        ),
+    )
+}
+
+
+def kind_of(target: str) -> ChannelKind:
+    return KINDS[model.channel_kind(target)]
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """One channel per target; a channel without credentials answers NotConfigured."""
+    return {target: kind_of(target).build(settings, target) for target in model.TARGETS}
