@@ -6,7 +6,7 @@ COPY pyproject.toml README.md d76config.py d76secrets.py ./
 COPY exporter ./exporter
 COPY receiver ./receiver
 COPY stack ./stack
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[receiver]'
 COPY config ./config
 COPY docs/runbooks ./docs/runbooks
 

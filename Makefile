@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	@echo -e "\033[1m==> creating $(VENV) and installing d76-alerting (pip)\033[0m"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet --progress-bar off -e '.[dev]'
+	@$(PY) -m pip install --quiet --progress-bar off -e '.[receiver,dev]'
 	@touch $@
 
 run: install ## start the whole stack on 127.0.0.1 with the D75 simulator (Ctrl-C stops it)

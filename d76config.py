@@ -3,15 +3,20 @@
 ``config/<section>.yml`` is the base; ``config/<D76_ENV>.yml`` (dev or prod) overlays the
 ``<section>:`` key on top of it. Environment variables are applied afterwards by each
 component, which knows which of its keys they name. Read once at start-up.
+
+Each component declares its settings as ``StrictSettings`` models and turns the merged dict
+into them with ``validate_section``, whose ``ConfigError`` names every bad key.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 ENVIRONMENTS = ("dev", "prod")
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -19,6 +24,29 @@ DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
 class ConfigError(Exception):
     """Configuration that cannot be used; the message names the key or file."""
+
+
+class StrictSettings(BaseModel):
+    """Base of every settings model: an unknown key is an error, and settings are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def validate_section(section: str, model: type[SettingsT], data: Mapping[str, Any]) -> SettingsT:
+    """``data`` (the merged ``section``) as a ``model``, or a ConfigError naming each bad key,
+    ``invalid <section> configuration:`` then one ``<section>.<dotted.key>: <message>`` a line.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+            lines.append(f"{section}.{key}: {err['msg']}")
+        raise ConfigError(f"invalid {section} configuration:\n  " + "\n  ".join(lines)) from None
 
 
 def config_dir() -> Path:

@@ -6,23 +6,19 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from d76config import ConfigError, config_dir, load_section
+from d76config import StrictSettings, config_dir, load_section, validate_section
 
 OTHER = "other"  # the label value for names that are not declared
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Listen(_Strict):
+class Listen(StrictSettings):
     host: str = "127.0.0.1"
     port: int = Field(9108, ge=1, le=65535)
 
 
-class SendAlert(_Strict):
+class SendAlert(StrictSettings):
     alertmanager_urls: tuple[str, ...] = ("http://127.0.0.1:9093",)
     queue_size: int = Field(1000, ge=1)
     timeout_seconds: float = Field(2.0, gt=0)
@@ -30,7 +26,7 @@ class SendAlert(_Strict):
     resend_seconds: float = Field(60.0, gt=0)
 
 
-class ExporterSettings(_Strict):
+class ExporterSettings(StrictSettings):
     listen: Listen = Listen()
     exchanges: tuple[str, ...] = ("Upbit", "Binance")
     categories: tuple[str, ...] = ("order", "market_data", "account")
@@ -51,10 +47,4 @@ def load(environ: Mapping[str, str] | None = None) -> ExporterSettings:
     thresholds = data.get("thresholds_file", "thresholds.yml")
     if thresholds is not None:
         data["thresholds_file"] = config_dir() / thresholds  # absolute paths stay absolute
-    try:
-        return ExporterSettings.model_validate(data)
-    except ValidationError as exc:
-        problems = "\n  ".join(
-            f"exporter.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid exporter configuration:\n  {problems}") from None
+    return validate_section("exporter", ExporterSettings, data)

@@ -11,9 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from d76config import ConfigError, environment, load_section
+from d76config import ConfigError, StrictSettings, environment, load_section, validate_section
 
 __all__ = ["ConfigError", "Settings", "load"]
 log = logging.getLogger("d76.config")
@@ -21,22 +21,18 @@ log = logging.getLogger("d76.config")
 KNOWN_TARGETS = ("telegram", "slack_critical", "slack_alerts", "email")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Listen(_Strict):
+class Listen(StrictSettings):
     host: str = "127.0.0.1"
     port: int = Field(9095, ge=1, le=65535)
 
 
-class Webhook(_Strict):
+class Webhook(StrictSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     token: SecretStr | None = None  # RECEIVER_WEBHOOK_TOKEN
     statement_timeout_seconds: float = Field(2, gt=0)  # per SQL statement of an ingest
 
 
-class Telegram(_Strict):
+class Telegram(StrictSettings):
     api_url: str = "https://api.telegram.org"
     timeout_seconds: float = Field(10, gt=0)
     bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
@@ -52,13 +48,13 @@ class Telegram(_Strict):
         return bool(self.bot_token and self.bot_token.get_secret_value() and self.chat_id)
 
 
-class Slack(_Strict):
+class Slack(StrictSettings):
     timeout_seconds: float = Field(10, gt=0)
     webhook_url_critical: SecretStr | None = None  # SLACK_WEBHOOK_URL_CRITICAL (#critical)
     webhook_url_alerts: SecretStr | None = None  # SLACK_WEBHOOK_URL_ALERTS (#alerts)
 
 
-class Email(_Strict):
+class Email(StrictSettings):
     smtp_host: str | None = None  # SMTP_HOST
     smtp_port: int = Field(25, ge=1, le=65535)  # SMTP_PORT
     # SMTP_STARTTLS. Unset: on whenever a password is set (it never crosses the wire in
@@ -90,7 +86,7 @@ def _known_targets(name: str, targets: list[str]) -> None:
             )
 
 
-class DeadMan(_Strict):
+class DeadMan(StrictSettings):
     timeout_seconds: float = Field(120, gt=0)  # no Watchdog for this long: page
     check_seconds: float = Field(10, gt=0)
     targets: list[str] = Field(default_factory=lambda: ["telegram", "slack_critical"])
@@ -101,7 +97,7 @@ class DeadMan(_Strict):
         return self
 
 
-class Api(_Strict):
+class Api(StrictSettings):
     read_token: SecretStr | None = None  # HISTORY_API_READ_TOKEN
     write_token: SecretStr | None = None  # HISTORY_API_WRITE_TOKEN (acknowledge)
     retention_days: int = Field(400, ge=1)  # python -m receiver prune deletes what is older
@@ -109,7 +105,7 @@ class Api(_Strict):
     max_range_days: int = Field(92, ge=1)  # widest from..to that stats and the page accept
 
 
-class Routing(_Strict):
+class Routing(StrictSettings):
     receivers: dict[str, list[str]] = Field(default_factory=dict)
     default_targets: list[str] = Field(default_factory=lambda: ["telegram"])
 
@@ -123,7 +119,7 @@ class Routing(_Strict):
         return self.receivers.get(receiver, self.default_targets)
 
 
-class Dispatcher(_Strict):
+class Dispatcher(StrictSettings):
     max_retries: int = Field(3, ge=0, le=20)  # quick retries before a message is reported failing
     backoff_base_seconds: float = Field(2, gt=0)
     backoff_max_seconds: float = Field(10, gt=0)  # a failing destination is probed this often
@@ -151,7 +147,7 @@ class Dispatcher(_Strict):
         return self
 
 
-class Settings(_Strict):
+class Settings(StrictSettings):
     environment: str = "dev"
     database_url: SecretStr | None = None  # DATABASE_URL
     alertmanager_url: str = "http://127.0.0.1:9093"  # ALERTMANAGER_URL: where Silence goes
@@ -224,14 +220,6 @@ def _has_path(data: Mapping[str, Any], path: tuple[str, ...]) -> bool:
     return True
 
 
-def _format_error(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        lines.append(f"receiver.{key}: {err['msg']}")
-    return "invalid receiver configuration:\n  " + "\n  ".join(lines)
-
-
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from files and environment; raise ConfigError naming the bad key."""
     env = os.environ if environ is None else environ
@@ -250,10 +238,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             else:
                 _set_path(data, path, value)
     data["environment"] = environment()
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(exc)) from None
+    settings = validate_section("receiver", Settings, data)
     return _buttons_need_allowlist_in_prod(settings)
 
 

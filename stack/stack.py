@@ -212,7 +212,7 @@ class Stack:
                 [
                     PYTHON,
                     "-m",
-                    "exporter.simulate",
+                    "exporter.simulator",
                     "--scenario",
                     cfg.scenario,
                     "--port",
@@ -229,7 +229,7 @@ class Stack:
                     [
                         PYTHON,
                         "-m",
-                        "exporter.simulate",
+                        "exporter.simulator",
                         "--scenario",
                         "calm",
                         "--port",

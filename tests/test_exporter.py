@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter import D75Exporter
 from exporter.config import ExporterSettings
-from exporter.simulate import _QuietHandler, _ThreadingServer, make_app
+from exporter.simulator.__main__ import QuietHandler, ThreadingServer, make_app
 from exporter.simulator.player import Player
 from exporter.simulator.scenarios import SCENARIOS
 from tests.conftest import binary, free_port
@@ -73,8 +73,8 @@ def served(d75: D75Exporter) -> Iterator[str]:
         "127.0.0.1",
         free_port(),
         make_app(d75.registry, player),
-        server_class=_ThreadingServer,
-        handler_class=_QuietHandler,
+        server_class=ThreadingServer,
+        handler_class=QuietHandler,
     )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
