@@ -1,4 +1,4 @@
-"""Command line: ``python -m receiver serve|dispatch|migrate``.
+"""Command line: ``python -m receiver <command>``. Every command is one row of ``COMMANDS``.
 
 serve     the webhook and API under gunicorn (migrates first)
 dispatch  the delivery loop (migrates first); run one or several
@@ -14,44 +14,57 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import date
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from d76secrets import install_log_redaction
 from receiver import cli, config, store
 
 log = logging.getLogger("d76.receiver")
+Settings = config.Settings
 
 
-def _serve(settings: config.Settings, workers: int, threads: int) -> int:
-    from gunicorn.app.base import BaseApplication
+@dataclass(frozen=True)
+class Command:
+    help: str
+    run: Callable[[Settings, argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
 
-    from receiver.web.app import create_app
 
-    class _Server(BaseApplication):
-        def load_config(self) -> None:
-            options: dict[str, Any] = {
-                "bind": f"{settings.listen.host}:{settings.listen.port}",
-                "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread",
-                "accesslog": None,
-                "errorlog": "-",
-                "loglevel": "info",
-                "timeout": 30,
-                "graceful_timeout": 10,
-                "proc_name": "d76-receiver",
-            }
-            if "control_socket_disable" in self.cfg.settings:
-                options["control_socket_disable"] = True  # several receivers may share a host
-            for key, value in options.items():
-                self.cfg.set(key, value)
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from receiver.web.server import serve
 
-        def load(self) -> Any:
-            return create_app(settings, db_connections=threads)
+    return serve(settings, args.workers, args.threads)
 
-    _Server().run()
-    return 0
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=8)
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    from receiver.delivery import main as dispatch_main
+
+    return dispatch_main(settings)
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": Command("run the webhook receiver under gunicorn", _serve, _serve_arguments),
+    "dispatch": Command("run the delivery loop", _dispatch),
+    "migrate": Command("apply database migrations and exit", lambda settings, args: 0),
+    "summary": Command(
+        "mail (or --print) a day's summary report", cli.run_summary, cli.summary_arguments
+    ),
+    "history": Command(
+        "list alerts from the history", cli.friendly(cli.run_history), cli.history_arguments
+    ),
+    "ack": Command(
+        "acknowledge an alert, or every alert matching a filter",
+        cli.friendly(cli.run_ack),
+        cli.ack_arguments,
+    ),
+    "prune": Command("delete history older than the retention", cli.run_prune, cli.prune_arguments),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,17 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the webhook receiver under gunicorn")
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--threads", type=int, default=8)
-    sub.add_parser("dispatch", help="run the delivery loop")
-    sub.add_parser("migrate", help="apply database migrations and exit")
-    daily = sub.add_parser("summary", help="mail (or --print) a day's summary report")
-    daily.add_argument(
-        "--date", type=date.fromisoformat, help="the UTC day to report (default: yesterday)"
-    )
-    daily.add_argument("--print", action="store_true", help="print the report instead of mailing")
-    cli.add_commands(sub)
+    for name, command in COMMANDS.items():
+        command.arguments(sub.add_parser(name, help=command.help))
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -91,17 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if applied:
         log.info("applied %s database migration(s)", applied)
-    if args.command == "migrate":
-        return 0
-    if args.command == "summary":
-        return cli.run_summary(settings, args.date, args.print)
-    if args.command in ("history", "ack", "prune"):
-        return cli.run(args.command, settings, args)
-    if args.command == "dispatch":
-        from receiver.delivery import main as dispatch_main
-
-        return dispatch_main(settings)
-    return _serve(settings, args.workers, args.threads)
+    return COMMANDS[args.command].run(settings, args)
 
 
 if __name__ == "__main__":

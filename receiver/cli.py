@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -98,8 +99,8 @@ def run_ack(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_prune(settings: config.Settings, keep_days: int | None) -> int:
-    days = keep_days or settings.api.retention_days
+def run_prune(settings: config.Settings, args: argparse.Namespace) -> int:
+    days = args.keep_days or settings.api.retention_days
     conn = store.connect(settings.dsn)
     try:
         deleted = store.prune(conn, days)
@@ -109,52 +110,61 @@ def run_prune(settings: config.Settings, keep_days: int | None) -> int:
     return 0
 
 
-def run_summary(settings: config.Settings, day: date | None, print_only: bool) -> int:
-    from receiver.channels.registry import build_channels
+def run_summary(settings: config.Settings, args: argparse.Namespace) -> int:
+    """Mail (or print) one day's report: the email channel alone, no dispatcher."""
+    from receiver.channels.registry import kind_of
     from receiver.delivery.chores import send_daily_summary
     from receiver.delivery.daily_summary import previous_day, render
 
-    day = day or previous_day(datetime.now(UTC).date())
-    if print_only:
-        conn = store.connect(settings.dsn)
-        try:
-            print(render(store.day_summary(conn, day)).text)
-        finally:
-            conn.close()
-        return 0
-    channels = build_channels(settings)
+    day = args.date or previous_day(datetime.now(UTC).date())
     conn = store.connect(settings.dsn)
     try:
-        outcome = send_daily_summary(conn, channels, day, force=True)
+        if args.print:
+            print(render(store.day_summary(conn, day)).text)
+            return 0
+        email = kind_of("email").build(settings, "email")
+        try:
+            outcome = send_daily_summary(conn, {"email": email}, day, force=True)
+        finally:
+            email.close()
     finally:
         conn.close()
-        for channel in channels.values():
-            channel.close()
     print(f"daily summary for {day}: {outcome}")
     return 0 if outcome == "sent" or outcome.startswith("already") else 1
 
 
-def add_commands(sub: Any) -> None:
-    hist = sub.add_parser("history", help="list alerts from the history")
-    add_filter_arguments(hist)
-    hist.add_argument("--limit", type=int, default=50)
-    hist.add_argument("--json", action="store_true", help="JSON, as the API returns it")
-    ack = sub.add_parser("ack", help="acknowledge an alert, or every alert matching a filter")
-    ack.add_argument("id", type=int, nargs="?")
-    add_filter_arguments(ack)
-    ack.add_argument("--by", help="who acknowledges (default: $USER)")
-    ack.add_argument("--comment")
-    prune = sub.add_parser("prune", help="delete history older than the retention")
-    prune.add_argument("--keep-days", type=int, help="default: api.retention_days (400)")
+def history_arguments(parser: argparse.ArgumentParser) -> None:
+    add_filter_arguments(parser)
+    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--json", action="store_true", help="JSON, as the API returns it")
 
 
-def run(command: str, settings: config.Settings, args: argparse.Namespace) -> int:
-    try:
-        if command == "history":
-            return run_history(settings, args)
-        if command == "ack":
-            return run_ack(settings, args)
-        return run_prune(settings, args.keep_days)
-    except BadRequest as exc:
-        print(f"d76: {exc.message}")
-        return 2
+def ack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", type=int, nargs="?")
+    add_filter_arguments(parser)
+    parser.add_argument("--by", help="who acknowledges (default: $USER)")
+    parser.add_argument("--comment")
+
+
+def prune_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--keep-days", type=int, help="default: api.retention_days (400)")
+
+
+def summary_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--date", type=date.fromisoformat, help="the UTC day to report (default: yesterday)"
+    )
+    parser.add_argument("--print", action="store_true", help="print the report instead of mailing")
+
+
+def friendly(run: Callable[[config.Settings, argparse.Namespace], int]) -> Callable[..., int]:
+    """A command whose bad filter is a one-line message and exit status 2, not a traceback."""
+
+    def wrapped(settings: config.Settings, args: argparse.Namespace) -> int:
+        try:
+            return run(settings, args)
+        except BadRequest as exc:
+            print(f"d76: {exc.message}")
+            return 2
+
+    return wrapped

@@ -14,11 +14,10 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 
 from d76config import ConfigError, StrictSettings, environment, load_section, validate_section
+from receiver import model
 
 __all__ = ["ConfigError", "Settings", "load"]
 log = logging.getLogger("d76.config")
-
-KNOWN_TARGETS = ("telegram", "slack_critical", "slack_alerts", "email")
 
 
 class Listen(StrictSettings):
@@ -80,9 +79,9 @@ class Email(StrictSettings):
 
 def _known_targets(name: str, targets: list[str]) -> None:
     for target in targets:
-        if target not in KNOWN_TARGETS:
+        if target not in model.TARGETS:
             raise ValueError(
-                f"{name}: unknown target {target!r} (known: {', '.join(KNOWN_TARGETS)})"
+                f"{name}: unknown target {target!r} (known: {', '.join(model.TARGETS)})"
             )
 
 

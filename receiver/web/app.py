@@ -99,7 +99,7 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
 
 def _vocabulary() -> dict[str, Any]:
     """What every template may use: the one table of severity colours."""
-    return {"severities": list(SEVERITIES.values()), "resolved_colour": RESOLVED_COLOUR}
+    return {"severity_styles": list(SEVERITIES.values()), "resolved_colour": RESOLVED_COLOUR}
 
 
 class _JSON(DefaultJSONProvider):

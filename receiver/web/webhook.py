@@ -6,7 +6,6 @@ here talks to a channel: the dispatcher delivers after the commit.
 
 from __future__ import annotations
 
-import hmac
 import json
 
 from flask import Blueprint, current_app, jsonify, request
@@ -15,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from receiver import amounts, store, webhook_parser
 from receiver.config import Settings
 from receiver.errors import InvalidPayload, Unauthorized
-from receiver.web.auth import bearer
+from receiver.web.auth import bearer, same_secret
 from receiver.web.state import receiver_state
 
 bp = Blueprint("webhook", __name__)
@@ -25,7 +24,7 @@ def _check_token() -> None:
     expected = receiver_state().settings.webhook.token
     if expected is None or not expected.get_secret_value():
         return
-    if not hmac.compare_digest(bearer(request).encode(), expected.get_secret_value().encode()):
+    if not same_secret(bearer(request), expected.get_secret_value()):
         raise Unauthorized("webhook: missing or wrong bearer token (RECEIVER_WEBHOOK_TOKEN)")
 
 
