@@ -24,8 +24,8 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--severity", action="append", default=[], help="P0,P1 ...")
     parser.add_argument("--source", action="append", default=[])
     parser.add_argument("--alertname", action="append", default=[])
-    parser.add_argument("--status", choices=["firing", "resolved"])
-    parser.add_argument("--acknowledged", choices=["true", "false"])
+    parser.add_argument("--status", choices=query_params.STATUSES)
+    parser.add_argument("--acknowledged", choices=query_params.TRUE_FALSE)
     parser.add_argument("--label", action="append", default=[], help="name:value")
 
 
@@ -137,7 +137,7 @@ def run_summary(settings: config.Settings, day: date | None, print_only: bool) -
 def add_commands(sub: Any) -> None:
     hist = sub.add_parser("history", help="list alerts from the history")
     add_filter_arguments(hist)
-    hist.add_argument("--limit", type=int, default=50)
+    hist.add_argument("--limit", type=int, default=query_params.DEFAULT_LIMIT)
     hist.add_argument("--json", action="store_true", help="JSON, as the API returns it")
     ack = sub.add_parser("ack", help="acknowledge an alert, or every alert matching a filter")
     ack.add_argument("id", type=int, nargs="?")

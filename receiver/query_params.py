@@ -28,9 +28,11 @@ from receiver.errors import BadRequest
 Severity = Literal["P0", "P1", "P2", "P3", "none"]
 Status = Literal["firing", "resolved"]
 Bucket = Literal["hour", "day"]
+TrueFalse = Literal["true", "false"]  # as documented; the parser also takes 1/0, yes/no
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 STATUSES: tuple[str, ...] = get_args(Status)
 BUCKETS: tuple[str, ...] = get_args(Bucket)
+TRUE_FALSE: tuple[str, ...] = get_args(TrueFalse)
 DEFAULT_BUCKET: Bucket = "hour"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -63,7 +65,7 @@ class FilterQuery(BaseModel):
     source: list[str] = Field([], description="Sources, e.g. RiskGuard.")
     alertname: list[str] = Field([], description="Alert names.")
     status: Status | None = Field(None, description="Only alerts in this status.")
-    acknowledged: Literal["true", "false"] | None = Field(
+    acknowledged: TrueFalse | None = Field(
         None, description="Only acknowledged (true) or unacknowledged (false) alerts."
     )
     label: list[Annotated[str, Field(pattern="^[^:]+:.*$")]] = Field(

@@ -38,6 +38,7 @@ def test_parameter_enums_and_limits_are_the_codes_constants() -> None:
     for params in (alerts, stats):
         assert params["severity"]["schema"]["items"]["enum"] == list(query_params.SEVERITIES)
         assert params["status"]["schema"]["enum"] == list(query_params.STATUSES)
+        assert params["acknowledged"]["schema"]["enum"] == list(query_params.TRUE_FALSE)
         assert params["from"]["schema"]["pattern"] == query_params.TIME_PATTERN
         assert params["to"]["schema"]["pattern"] == query_params.TIME_PATTERN
         for name, parameter in params.items():

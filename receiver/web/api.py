@@ -7,7 +7,7 @@ separate. Every error has the one JSON shape of ``receiver.errors``.
 
 The request bodies and the responses are declared below as pydantic models, and the query
 parameters in ``receiver.query_params``; ``receiver.web.openapi`` generates the document from
-them. The checks stay hand-written, reading the models' limits, so that each 400 keeps its
+them. The checks stay hand-written, with the models' constants, so that each 400 keeps its
 message naming the field; ``tests/test_openapi_document.py`` checks that they agree.
 """
 
