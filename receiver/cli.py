@@ -25,8 +25,8 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--severity", action="append", default=[], help="P0,P1 ...")
     parser.add_argument("--source", action="append", default=[])
     parser.add_argument("--alertname", action="append", default=[])
-    parser.add_argument("--status", choices=["firing", "resolved"])
-    parser.add_argument("--acknowledged", choices=["true", "false"])
+    parser.add_argument("--status", choices=query_params.STATUSES)
+    parser.add_argument("--acknowledged", choices=query_params.TRUE_FALSE)
     parser.add_argument("--label", action="append", default=[], help="name:value")
 
 
@@ -135,7 +135,7 @@ def run_summary(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def history_arguments(parser: argparse.ArgumentParser) -> None:
     add_filter_arguments(parser)
-    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--limit", type=int, default=query_params.DEFAULT_LIMIT)
     parser.add_argument("--json", action="store_true", help="JSON, as the API returns it")
 
 

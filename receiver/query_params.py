@@ -2,6 +2,12 @@
 
 Pure functions: a bad parameter raises ``BadRequest`` naming it. The SQL lives in
 ``store.py``; this module only decides what was asked.
+
+The parameters are declared once, as the pydantic models ``FilterQuery``, ``AlertsQuery`` and
+``StatsQuery``: the OpenAPI document is generated from them and the parameter names the API
+accepts are their fields. The parsing stays hand-written (its messages name the parameter and
+accept comma-separated and relative values); ``tests/test_openapi_document.py`` checks that it
+agrees with the models on names, enums and limits.
 """
 
 from __future__ import annotations
@@ -13,17 +19,82 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal, get_args
 
-from receiver import model
+from pydantic import BaseModel, Field
+
 from receiver.errors import BadRequest
 
-SEVERITIES = tuple(model.SEVERITIES)  # P0..P3 and none
-STATUSES = ("firing", "resolved")
+# The names of receiver.model.SEVERITIES, spelled out for the type checker (a unit test
+# holds the two together).
+Severity = Literal["P0", "P1", "P2", "P3", "none"]
+Status = Literal["firing", "resolved"]
+Bucket = Literal["hour", "day"]
+TrueFalse = Literal["true", "false"]  # as documented; the parser also takes 1/0, yes/no
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+STATUSES: tuple[str, ...] = get_args(Status)
+BUCKETS: tuple[str, ...] = get_args(Bucket)
+TRUE_FALSE: tuple[str, ...] = get_args(TrueFalse)
+DEFAULT_BUCKET: Bucket = "hour"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 DEFAULT_RANGE = timedelta(hours=24)
-_RELATIVE = re.compile(r"^-(\d+)([smhdw])$")
+_DEFAULT_RANGE_TEXT = f"{DEFAULT_RANGE // timedelta(hours=1)} h"
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_RELATIVE = re.compile(rf"^-(\d+)([{''.join(_UNITS)}])$")
+TIME_PATTERN = (
+    rf"^(-\d+[{''.join(_UNITS)}]"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)$"
+)
+Time = Annotated[str, Field(pattern=TIME_PATTERN)]
+
+
+class FilterQuery(BaseModel):
+    """The filter of GET /alerts and /stats, and of a bulk acknowledge's ``filter``."""
+
+    from_: Time | None = Field(
+        None,
+        alias="from",
+        description="Start of the range: ISO 8601 or relative (-24h). "
+        f"Default: {_DEFAULT_RANGE_TEXT} before `to`.",
+    )
+    to: Time | None = Field(
+        None, description="End of the range: ISO 8601 or relative. Default: now."
+    )
+    severity: list[Severity] = Field(
+        [], description="One or several severities (repeat or comma-separate)."
+    )
+    source: list[str] = Field([], description="Sources, e.g. RiskGuard.")
+    alertname: list[str] = Field([], description="Alert names.")
+    status: Status | None = Field(None, description="Only alerts in this status.")
+    acknowledged: TrueFalse | None = Field(
+        None, description="Only acknowledged (true) or unacknowledged (false) alerts."
+    )
+    label: list[Annotated[str, Field(pattern="^[^:]+:.*$")]] = Field(
+        [], description="Label matchers name:value, e.g. exchange:Upbit (repeat for several)."
+    )
+
+
+class AlertsQuery(FilterQuery):
+    """GET /alerts: the filter and a page."""
+
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size.")
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+
+
+class StatsQuery(FilterQuery):
+    """GET /stats: the filter and a bucket."""
+
+    bucket: Bucket = Field(DEFAULT_BUCKET, description="What each count covers.")
+
+
+def param_names(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameter names a model declares (a field's alias where it has one)."""
+    return frozenset(f.alias or name for name, f in model.model_fields.items())
+
+
+FILTER_PARAMS = param_names(FilterQuery)
+PAGE_PARAMS = param_names(AlertsQuery) - FILTER_PARAMS
 
 
 @dataclass(frozen=True)
@@ -94,9 +165,6 @@ class Params:
         return values[0] if values else None
 
 
-FILTER_PARAMS = {"from", "to", "severity", "source", "alertname", "status", "acknowledged", "label"}
-
-
 def parse_filter(params: Params, now: datetime | None = None) -> HistoryFilter:
     now = now or datetime.now(UTC)
     end = parse_time(params.one("to") or "", "to", now) if params.one("to") else now
@@ -104,7 +172,9 @@ def parse_filter(params: Params, now: datetime | None = None) -> HistoryFilter:
     try:
         start = parse_time(start_raw, "from", now) if start_raw else end - DEFAULT_RANGE
     except OverflowError:
-        raise BadRequest("to: too early for the default 24 h range; give from as well") from None
+        raise BadRequest(
+            f"to: too early for the default {_DEFAULT_RANGE_TEXT} range; give from as well"
+        ) from None
     if start > end:
         raise BadRequest("from: must not be after to")
     severities = _values(params.all("severity"))
@@ -113,7 +183,7 @@ def parse_filter(params: Params, now: datetime | None = None) -> HistoryFilter:
             raise BadRequest(f"severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
     status = params.one("status")
     if status is not None and status not in STATUSES:
-        raise BadRequest("status: must be firing or resolved")
+        raise BadRequest(f"status: must be {' or '.join(STATUSES)}")
     acknowledged_raw = params.one("acknowledged")
     labels: dict[str, str] = {}
     for matcher in params.all("label"):

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonschema_rs
 import psycopg2
 import pytest
 from flask.testing import FlaskClient
 
 from receiver import config, store
 from receiver.store import outbox
+from receiver.web.api import AlertDetail, Stats
 from receiver.web.app import create_app
 from receiver.webhook_parser import parse
 from tests.conftest import query
@@ -225,6 +227,7 @@ def test_one_alert_shows_its_lifecycle(client: FlaskClient, database_url: str) -
         conn.close()
     client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": "alice"})
     detail = client.get(f"/api/v1/alerts/{alert_id}").get_json()
+    jsonschema_rs.validate(AlertDetail.model_json_schema(), detail)  # as the document says
     (notification,) = detail["notifications"]
     assert notification["target"] == "telegram" and notification["state"] == "sent"
     assert notification["message_id"] == "101"
@@ -261,6 +264,7 @@ def test_stats_match_hand_computed_figures(client: FlaskClient, database_url: st
         WHERE starts_at IN ('{day}10:00:00Z', '{day}11:15:00Z')""",
     )
     stats = client.get(f"/api/v1/stats?from={day}00:00:00Z&to={day}23:59:59Z").get_json()
+    jsonschema_rs.validate(Stats.model_json_schema(), stats)  # as the document says
     assert stats["total"] == 4
     assert stats["by_severity"] == [
         {"bucket": f"{day}10:00:00+00:00", "severity": "P0", "count": 3},

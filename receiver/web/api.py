@@ -4,23 +4,189 @@ When any token is configured, read endpoints need the read token (or the write t
 acknowledging needs ``HISTORY_API_WRITE_TOKEN`` (refused if only a read token is set): see
 ``receiver.auth``. The webhook's token is
 separate. Every error has the one JSON shape of ``receiver.errors``.
+
+The request bodies and the responses are declared below as pydantic models, and the query
+parameters in ``receiver.query_params``; ``receiver.web.openapi`` generates the document from
+them. The checks stay hand-written, with the models' constants, so that each 400 keeps its
+message naming the field; ``tests/test_openapi_document.py`` checks that they agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, Field
 
 from receiver import query_params, store
 from receiver.errors import BadRequest, NotFound, Unauthorized
+from receiver.query_params import Bucket, Status
 from receiver.web.auth import bearer
-from receiver.web.openapi import document
 from receiver.web.state import receiver_state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+BY_MAX = 200
+COMMENT_MAX = 2000
+QUERY_PARAMS = query_params.param_names(query_params.AlertsQuery) | query_params.param_names(
+    query_params.StatsQuery
+)
+
+
+# The models' docstrings are the document's descriptions; ``actor`` and ``ack_matching`` check
+# the bodies by hand with the same limits.
+class AckBody(BaseModel):
+    """Who acknowledges, and why."""
+
+    by: str = Field(min_length=1, max_length=BY_MAX, description="Who acknowledges.")
+    comment: str | None = Field(None, max_length=COMMENT_MAX)
+
+
+class BulkAckBody(AckBody):
+    """Who acknowledges, why, and which alerts."""
+
+    filter: dict[str, str | list[str]] = Field(
+        min_length=1,
+        description="Query parameters of GET /alerts.",
+        json_schema_extra={"propertyNames": {"enum": [*sorted(query_params.FILTER_PARAMS)]}},
+    )
+
+
+class Alert(BaseModel):
+    """One alert as the history holds it."""
+
+    # store.history's _ALERT_COLUMNS, in their order
+
+    id: int
+    timestamp: datetime
+    severity: str
+    source: str
+    title: str
+    message: str
+    metadata: dict[str, Any] | None
+    acknowledged: bool
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    fingerprint: str
+    alertname: str
+    status: Status
+    starts_at: datetime
+    ends_at: datetime | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    generator_url: str
+    receiver: str
+
+
+class AlertPage(BaseModel):
+    items: list[Alert]
+    next_cursor: str | None
+
+
+class Attempt(BaseModel):
+    at: datetime
+    outcome: str
+    duration_ms: int
+    message_id: str | None
+    error: str | None
+
+
+class Notification(BaseModel):
+    id: int
+    kind: str
+    target: str
+    state: str
+    attempts: int
+    sweeps: int
+    created_at: datetime
+    sent_at: datetime | None
+    message_id: str | None
+    last_error: str | None
+    digest_id: int | None
+    attempt_log: list[Attempt]
+
+
+class AlertAction(BaseModel):
+    action: str
+    actor: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+class AlertDetail(Alert):
+    """The alert with its lifecycle: notifications with every attempt, and actions."""
+
+    notifications: list[Notification]
+    actions: list[AlertAction]
+
+
+class Acknowledged(BaseModel):
+    acknowledged: int = Field(description="How many were acknowledged now.")
+
+
+class SeverityCount(BaseModel):
+    bucket: datetime
+    severity: str
+    count: int
+
+
+class SourceCount(BaseModel):
+    bucket: datetime
+    source: str
+    count: int
+
+
+class AlertnameCount(BaseModel):
+    bucket: datetime
+    alertname: str
+    count: int
+
+
+class Durations(BaseModel):
+    count: int
+    mean: float | None
+    p90: float | None
+
+
+class Noisy(BaseModel):
+    alertname: str
+    severity: str
+    count: int
+
+
+class Flapping(BaseModel):
+    alertname: str
+    fingerprint: str
+    labels: dict[str, str]
+    occurrences: int
+    resolved: int
+
+
+class Stats(BaseModel):
+    by_severity: list[SeverityCount]
+    by_source: list[SourceCount]
+    by_alertname: list[AlertnameCount]
+    total: int
+    time_to_ack_seconds: Durations
+    time_to_resolve_seconds: Durations
+    noisiest: list[Noisy]
+    flapping: list[Flapping]
+    start: datetime
+    end: datetime
+    bucket: Bucket
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    """Every error has this shape."""
+
+    error: ErrorDetail
 
 
 def require(scope: str) -> None:
@@ -40,7 +206,7 @@ def require(scope: str) -> None:
 
 
 def _params() -> query_params.Params:
-    unknown = set(request.args) - query_params.FILTER_PARAMS - {"limit", "cursor", "bucket"}
+    unknown = set(request.args) - QUERY_PARAMS
     if unknown:
         raise BadRequest(f"{sorted(unknown)[0]}: unknown parameter")
     return query_params.Params({k: request.args.getlist(k) for k in request.args})
@@ -61,10 +227,10 @@ def actor(body: Mapping[str, Any]) -> tuple[str, str | None]:
     """Who acknowledges and why, validated the same for the API and the page."""
     who = body.get("by")
     comment = body.get("comment")
-    if not isinstance(who, str) or not who.strip() or len(who) > 200:
-        raise BadRequest("by: who acknowledges (a name, 1 to 200 characters) is required")
-    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
-        raise BadRequest("comment: must be text of at most 2000 characters")
+    if not isinstance(who, str) or not who.strip() or len(who) > BY_MAX:
+        raise BadRequest(f"by: who acknowledges (a name, 1 to {BY_MAX} characters) is required")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > COMMENT_MAX):
+        raise BadRequest(f"comment: must be text of at most {COMMENT_MAX} characters")
     if "\x00" in who or (comment and "\x00" in comment):
         raise BadRequest("by: must not contain NUL characters")
     return who.strip(), comment
@@ -127,9 +293,9 @@ def ack_matching() -> ResponseReturnValue:
 def stats() -> ResponseReturnValue:
     require("read")
     params = _params()
-    bucket = params.one("bucket") or "hour"
-    if bucket not in ("hour", "day"):
-        raise BadRequest("bucket: must be hour or day")
+    bucket = params.one("bucket") or query_params.DEFAULT_BUCKET
+    if bucket not in query_params.BUCKETS:
+        raise BadRequest(f"bucket: must be {' or '.join(query_params.BUCKETS)}")
     filt = query_params.parse_filter(params)
     query_params.check_range(filt, receiver_state().settings.api.max_range_days)
     with receiver_state().db.connection() as conn:
@@ -140,4 +306,6 @@ def stats() -> ResponseReturnValue:
 
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return jsonify(document())
+    from receiver.web.openapi import document  # it imports this module's models
+
+    return jsonify(document(receiver_state().settings.api.max_range_days))

@@ -98,7 +98,7 @@ def _take_token_once() -> ResponseReturnValue | None:
 def _params() -> query_params.Params:
     data: dict[str, list[str]] = {}
     for key in request.args:
-        if key in query_params.FILTER_PARAMS | {"cursor", "limit"}:
+        if key in query_params.FILTER_PARAMS | query_params.PAGE_PARAMS:
             values = [v for v in request.args.getlist(key) if v.strip()]
             if values:
                 data[key] = values
