@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from receiver import config, store
 from receiver.store import outbox
-from receiver.web.api import AlertDetail, Stats
+from receiver.web.api_models import AlertDetail, Stats
 from receiver.web.app import create_app
 from receiver.webhook_parser import parse
 from tests.conftest import query

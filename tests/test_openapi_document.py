@@ -15,7 +15,7 @@ from receiver import query_params
 from receiver.errors import BadRequest, NotFound
 from receiver.query_params import Params, parse_filter, parse_page
 from receiver.store import history
-from receiver.web import api
+from receiver.web import api, api_models
 from receiver.web.openapi import document
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -56,9 +56,9 @@ def test_parameter_enums_and_limits_are_the_codes_constants() -> None:
     assert stats["bucket"]["schema"]["enum"] == list(query_params.BUCKETS)
     assert stats["bucket"]["schema"]["default"] == query_params.DEFAULT_BUCKET
     by = schema("AckBody")["properties"]["by"]
-    assert (by["minLength"], by["maxLength"]) == (1, api.BY_MAX)
+    assert (by["minLength"], by["maxLength"]) == (1, api_models.BY_MAX)
     (comment, _null) = schema("AckBody")["properties"]["comment"]["anyOf"]
-    assert comment["maxLength"] == api.COMMENT_MAX
+    assert comment["maxLength"] == api_models.COMMENT_MAX
     names = schema("BulkAckBody")["properties"]["filter"]["propertyNames"]["enum"]
     assert set(names) == query_params.FILTER_PARAMS
     assert "at most 92 days" in SPEC["paths"]["/api/v1/stats"]["get"]["description"]
@@ -116,10 +116,10 @@ def test_the_ack_checks_keep_the_documented_lengths() -> None:
 
 
 def test_the_alert_schema_is_the_stores_columns_and_errors_have_the_error_shape() -> None:
-    assert tuple(schema("Alert")["properties"]) == history._ALERT_COLUMNS
-    assert set(schema("Alert")["required"]) == set(history._ALERT_COLUMNS)
+    assert tuple(schema("Alert")["properties"]) == history.ALERT_COLUMNS
+    assert set(schema("Alert")["required"]) == set(history.ALERT_COLUMNS)
     for error in (BadRequest("from: no"), NotFound("alert 1: no such alert")):
-        api.Error.model_validate(error.to_json(), strict=True)
+        api_models.Error.model_validate(error.to_json(), strict=True)
 
 
 def test_every_api_route_is_in_the_document_and_nothing_else() -> None:

@@ -5,7 +5,7 @@
 - ``outbox``: claiming notifications and recording their fenced outcomes
 - ``budget``: the per-destination rate budget
 - ``digests``: storm digests
-- ``history``: the history API, page and CLI
+- ``history``: the history API, page and CLI; ``stats``: their counts and times
 - ``reports``: the daily summary
 - ``health``: heartbeats and the Watchdog
 
@@ -32,12 +32,10 @@ from receiver.store.history import (
     actions_for,
     alert_detail,
     alert_view,
-    bucket_counts,
     fired_again,
     list_alerts,
     prune,
     record_action,
-    stats,
 )
 from receiver.store.ingest import WATCHDOG, IngestPolicy, IngestResult, ingest
 from receiver.store.reports import (
@@ -46,6 +44,7 @@ from receiver.store.reports import (
     day_summary,
     finish_daily_summary,
 )
+from receiver.store.stats import bucket_counts, stats
 
 __all__ = [
     "MIGRATIONS_DIR",

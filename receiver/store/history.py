@@ -1,10 +1,10 @@
-"""The history: alerts queried, acknowledged, counted and pruned (the API, page and CLI)."""
+"""The history: alerts queried, acknowledged and pruned (the API, page and CLI)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg2.extras
@@ -96,7 +96,7 @@ def actions_for(conn: Connection, alert_id: int) -> list[Action]:
         return [Action(*row) for row in cur.fetchall()]
 
 
-_ALERT_COLUMNS = (
+ALERT_COLUMNS = (
     "id",
     "timestamp",
     "severity",
@@ -119,7 +119,7 @@ _ALERT_COLUMNS = (
 )
 
 
-def _where(f: HistoryFilter) -> tuple[str, dict[str, Any]]:
+def filter_sql(f: HistoryFilter) -> tuple[str, dict[str, Any]]:
     clauses = ["timestamp >= %(start)s", "timestamp < %(end)s"]
     params: dict[str, Any] = {"start": f.start, "end": f.end}
     if f.severities:
@@ -144,7 +144,7 @@ def _where(f: HistoryFilter) -> tuple[str, dict[str, Any]]:
 
 
 def _alert_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    return dict(zip(_ALERT_COLUMNS, row, strict=True))
+    return dict(zip(ALERT_COLUMNS, row, strict=True))
 
 
 def list_alerts(
@@ -155,14 +155,14 @@ def list_alerts(
 ) -> tuple[list[dict[str, Any]], bool]:
     """Alerts matching ``f``, newest first (timestamp, id), after the keyset ``after``;
     returns the page and whether more follow."""
-    where, params = _where(f)
+    where, params = filter_sql(f)
     if after is not None:
         where += " AND (timestamp, id) < (%(after_ts)s, %(after_id)s)"
         params.update(after_ts=after[0], after_id=after[1])
     params["limit"] = limit + 1
     with conn, conn.cursor() as cur:
         cur.execute(
-            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alert_history WHERE {where} "
+            f"SELECT {', '.join(ALERT_COLUMNS)} FROM alert_history WHERE {where} "
             "ORDER BY timestamp DESC, id DESC LIMIT %(limit)s",
             params,
         )
@@ -174,7 +174,7 @@ def alert_detail(conn: Connection, alert_id: int) -> dict[str, Any] | None:
     """One alert with its whole lifecycle: notifications and every attempt, actions."""
     with conn, conn.cursor() as cur:
         cur.execute(
-            f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alert_history WHERE id = %s", (alert_id,)
+            f"SELECT {', '.join(ALERT_COLUMNS)} FROM alert_history WHERE id = %s", (alert_id,)
         )
         row = cur.fetchone()
         if row is None:
@@ -222,7 +222,7 @@ def acknowledge_matching(
     conn: Connection, f: HistoryFilter, actor: str, comment: str | None
 ) -> int:
     """Acknowledge every unacknowledged alert matching ``f``; return how many."""
-    where, params = _where(f)
+    where, params = filter_sql(f)
     params.update(actor=actor, detail=json.dumps({"comment": comment} if comment else {}))
     with conn, conn.cursor() as cur:
         cur.execute(
@@ -236,98 +236,6 @@ def acknowledge_matching(
             params,
         )
         return int(cur.rowcount)
-
-
-def bucket_counts(
-    conn: Connection, f: HistoryFilter, bucket: str, column: str
-) -> list[dict[str, Any]]:
-    """Alerts matching ``f`` per hour or day and per value of ``column``."""
-    if bucket not in ("hour", "day") or column not in ("severity", "source", "alertname"):
-        raise ValueError((bucket, column))
-    where, params = _where(f)
-    params["bucket"] = bucket
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            f"""SELECT date_trunc(%(bucket)s, timestamp AT TIME ZONE 'UTC'), {column}, count(*)
-                  FROM alert_history WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""",
-            params,
-        )
-        return [
-            {"bucket": b.replace(tzinfo=UTC).isoformat(), column: v, "count": n}
-            for b, v, n in cur.fetchall()
-        ]
-
-
-def stats(conn: Connection, f: HistoryFilter, bucket: str) -> dict[str, Any]:
-    """Counts per bucket by severity, source and alert name; times to ack and to resolve;
-    the noisiest rules; flapping alerts (fired three or more times in the range)."""
-    if bucket not in ("hour", "day"):
-        raise ValueError(bucket)
-    out: dict[str, Any] = {
-        f"by_{column}": bucket_counts(conn, f, bucket, column)
-        for column in ("severity", "source", "alertname")
-    }
-    where, params = _where(f)
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            f"""SELECT count(*),
-                       avg(EXTRACT(EPOCH FROM acknowledged_at - starts_at)),
-                       percentile_cont(0.9) WITHIN GROUP (
-                           ORDER BY EXTRACT(EPOCH FROM acknowledged_at - starts_at)),
-                       count(acknowledged_at),
-                       avg(EXTRACT(EPOCH FROM ends_at - starts_at)),
-                       percentile_cont(0.9) WITHIN GROUP (
-                           ORDER BY EXTRACT(EPOCH FROM ends_at - starts_at)),
-                       count(ends_at)
-                  FROM alert_history WHERE {where}""",
-            params,
-        )
-        total, ack_mean, ack_p90, acked, res_mean, res_p90, resolved = cur.fetchone() or (
-            0,
-            None,
-            None,
-            0,
-            None,
-            None,
-            0,
-        )
-
-        def num(value: Any) -> float | None:
-            return None if value is None else round(float(value), 3)
-
-        out["total"] = total
-        out["time_to_ack_seconds"] = {"count": acked, "mean": num(ack_mean), "p90": num(ack_p90)}
-        out["time_to_resolve_seconds"] = {
-            "count": resolved,
-            "mean": num(res_mean),
-            "p90": num(res_p90),
-        }
-        cur.execute(
-            f"""SELECT alertname, severity, count(*) FROM alert_history WHERE {where}
-                 GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 10""",
-            params,
-        )
-        out["noisiest"] = [
-            {"alertname": a, "severity": s, "count": n} for a, s, n in cur.fetchall()
-        ]
-        cur.execute(
-            f"""SELECT alertname, fingerprint, min(labels::text), count(*),
-                       count(*) FILTER (WHERE status = 'resolved')
-                  FROM alert_history WHERE {where}
-                 GROUP BY 1, 2 HAVING count(*) >= 3 ORDER BY 4 DESC, 1 LIMIT 20""",
-            params,
-        )
-        out["flapping"] = [
-            {
-                "alertname": a,
-                "fingerprint": fp,
-                "labels": json.loads(lbl),
-                "occurrences": n,
-                "resolved": r,
-            }
-            for a, fp, lbl, n, r in cur.fetchall()
-        ]
-    return out
 
 
 def prune(conn: Connection, keep_days: int) -> int:

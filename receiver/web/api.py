@@ -5,7 +5,7 @@ acknowledging needs ``HISTORY_API_WRITE_TOKEN`` (refused if only a read token is
 ``receiver.auth``. The webhook's token is
 separate. Every error has the one JSON shape of ``receiver.errors``.
 
-The request bodies and the responses are declared below as pydantic models, and the query
+The request bodies and the responses are pydantic models in ``api_models``, and the query
 parameters in ``receiver.query_params``; ``receiver.web.openapi`` generates the document from
 them. The checks stay hand-written, with the models' constants, so that each 400 keeps its
 message naming the field; ``tests/test_openapi_document.py`` checks that they agree.
@@ -14,179 +14,22 @@ message naming the field; ``tests/test_openapi_document.py`` checks that they ag
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, Field
 
 from receiver import query_params, store
 from receiver.errors import BadRequest, NotFound, Unauthorized
-from receiver.query_params import Bucket, Status
+from receiver.web.api_models import BY_MAX, COMMENT_MAX
 from receiver.web.auth import bearer
+from receiver.web.openapi import document
 from receiver.web.state import receiver_state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-BY_MAX = 200
-COMMENT_MAX = 2000
 QUERY_PARAMS = query_params.param_names(query_params.AlertsQuery) | query_params.param_names(
     query_params.StatsQuery
 )
-
-
-# The models' docstrings are the document's descriptions; ``actor`` and ``ack_matching`` check
-# the bodies by hand with the same limits.
-class AckBody(BaseModel):
-    """Who acknowledges, and why."""
-
-    by: str = Field(min_length=1, max_length=BY_MAX, description="Who acknowledges.")
-    comment: str | None = Field(None, max_length=COMMENT_MAX)
-
-
-class BulkAckBody(AckBody):
-    """Who acknowledges, why, and which alerts."""
-
-    filter: dict[str, str | list[str]] = Field(
-        min_length=1,
-        description="Query parameters of GET /alerts.",
-        json_schema_extra={"propertyNames": {"enum": [*sorted(query_params.FILTER_PARAMS)]}},
-    )
-
-
-class Alert(BaseModel):
-    """One alert as the history holds it."""
-
-    # store.history's _ALERT_COLUMNS, in their order
-
-    id: int
-    timestamp: datetime
-    severity: str
-    source: str
-    title: str
-    message: str
-    metadata: dict[str, Any] | None
-    acknowledged: bool
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    fingerprint: str
-    alertname: str
-    status: Status
-    starts_at: datetime
-    ends_at: datetime | None
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    generator_url: str
-    receiver: str
-
-
-class AlertPage(BaseModel):
-    items: list[Alert]
-    next_cursor: str | None
-
-
-class Attempt(BaseModel):
-    at: datetime
-    outcome: str
-    duration_ms: int
-    message_id: str | None
-    error: str | None
-
-
-class Notification(BaseModel):
-    id: int
-    kind: str
-    target: str
-    state: str
-    attempts: int
-    sweeps: int
-    created_at: datetime
-    sent_at: datetime | None
-    message_id: str | None
-    last_error: str | None
-    digest_id: int | None
-    attempt_log: list[Attempt]
-
-
-class AlertAction(BaseModel):
-    action: str
-    actor: str
-    at: datetime
-    detail: dict[str, Any]
-
-
-class AlertDetail(Alert):
-    """The alert with its lifecycle: notifications with every attempt, and actions."""
-
-    notifications: list[Notification]
-    actions: list[AlertAction]
-
-
-class Acknowledged(BaseModel):
-    acknowledged: int = Field(description="How many were acknowledged now.")
-
-
-class SeverityCount(BaseModel):
-    bucket: datetime
-    severity: str
-    count: int
-
-
-class SourceCount(BaseModel):
-    bucket: datetime
-    source: str
-    count: int
-
-
-class AlertnameCount(BaseModel):
-    bucket: datetime
-    alertname: str
-    count: int
-
-
-class Durations(BaseModel):
-    count: int
-    mean: float | None
-    p90: float | None
-
-
-class Noisy(BaseModel):
-    alertname: str
-    severity: str
-    count: int
-
-
-class Flapping(BaseModel):
-    alertname: str
-    fingerprint: str
-    labels: dict[str, str]
-    occurrences: int
-    resolved: int
-
-
-class Stats(BaseModel):
-    by_severity: list[SeverityCount]
-    by_source: list[SourceCount]
-    by_alertname: list[AlertnameCount]
-    total: int
-    time_to_ack_seconds: Durations
-    time_to_resolve_seconds: Durations
-    noisiest: list[Noisy]
-    flapping: list[Flapping]
-    start: datetime
-    end: datetime
-    bucket: Bucket
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class Error(BaseModel):
-    """Every error has this shape."""
-
-    error: ErrorDetail
 
 
 def require(scope: str) -> None:
@@ -306,6 +149,5 @@ def stats() -> ResponseReturnValue:
 
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    from receiver.web.openapi import document  # it imports this module's models
 
     return jsonify(document(receiver_state().settings.api.max_range_days))

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
 from receiver.query_params import AlertsQuery, StatsQuery
-from receiver.web.api import (
+from receiver.web.api_models import (
     AckBody,
     Acknowledged,
     AlertDetail,
