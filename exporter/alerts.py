@@ -74,6 +74,11 @@ class _Target:
 
 
 class AlertSender:
+    """send_alert()'s background delivery to every Alertmanager: a bounded queue per target,
+    worker threads, retries, and re-sends of what still fires. Longer than the house's usual
+    class because the engine's calls and the workers share one lock over the alerts still
+    firing; kept in one class, every use of that lock is in one place."""
+
     def __init__(self, settings: SendAlert, metrics: D75Metrics) -> None:
         self._settings = settings
         self._metrics = metrics

@@ -35,6 +35,9 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 2.0, 5.0, 10.0
 
 
 class D75Metrics:
+    """Every metric, declared in one place: long because it is the table of them, one entry each,
+    grouped by D75 module, so docs/METRICS.md and the rules can be read against it."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
         def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
             return Gauge(name, doc, labels, registry=registry)

@@ -1,5 +1,10 @@
 """The whole pipeline as child processes: PostgreSQL, receiver, dispatcher, the D75 simulator
-with its exporter, Alertmanager and Prometheus, started in dependency order."""
+with its exporter, Alertmanager and Prometheus, started in dependency order.
+
+Longer than the house's usual module: ``Stack`` is one process tree, and keeping how each
+child is configured, started and checked beside the others lets ``start()`` read top to bottom
+in the order the processes come up.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ A scenario is a list of timed steps (times in scenario seconds; the player divid
 ``--speed``). A step may also install a *ticker*: a function the player calls every 0.25 s of
 real time until another step replaces it, for signals that are continuous in D75 (REST
 requests and their latency, orderbook updates, inventory syncs).
+
+Longer than the house's usual module because it is data: one scenario per seed event, side
+by side so their numbers can be read against the seed's.
 """
 
 from __future__ import annotations

@@ -41,6 +41,13 @@ def _iso(moment: datetime) -> str:
 
 
 class UpdatePoller:
+    """Reads button presses while this process holds the poller lock, and answers each.
+
+    Longer than the house's usual class: a press is checked (signature, chat, user, bound
+    message), acted on (acknowledge, or a silence in Alertmanager) and its message edited, and
+    these steps share the bot, the event loop and the leader lock.
+    """
+
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._tg = settings.telegram

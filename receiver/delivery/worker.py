@@ -31,6 +31,13 @@ log = logging.getLogger("d76.dispatcher")
 
 
 class Dispatcher:
+    """Claims, sends and records, one notification at a time; run several against one database.
+
+    Longer than the house's usual class: it is the one writer of delivery outcomes and owns
+    the two connections (work and LISTEN) that every step shares, so notifications, digests
+    and the loop stay together, in that order, each section short.
+    """
+
     def __init__(
         self,
         dsn: str,
