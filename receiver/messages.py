@@ -19,12 +19,12 @@ from receiver.model import (
     REMINDER_EMOJI,
     RESOLVED_COLOUR,
     RESOLVED_EMOJI,
+    Action,
     Claimed,
     Digest,
     Kind,
     severity,
 )
-from receiver.store import Action
 
 TELEGRAM_LIMIT = 4096  # characters per message, after entity parsing
 # Labels shown as "Key: value" when the description does not already say them. `engine` names

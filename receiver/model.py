@@ -158,3 +158,13 @@ class Digest:
     summary: list[dict[str, Any]]  # alertname, severity, kind, count; most frequent first
     claim_token: int = 0
     reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """What someone did about an alert: ``ack`` or ``silence``, by whom, when."""
+
+    action: str
+    actor: str
+    at: datetime
+    detail: dict[str, Any]

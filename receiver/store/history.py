@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg2.extras
 
-from receiver.model import Claimed
+from receiver.model import Action, Claimed
 from receiver.query_params import HistoryFilter
 from receiver.store.db import Connection
 
@@ -47,14 +46,6 @@ def record_action(
             "INSERT INTO alert_action (alert_id, action, actor, detail) VALUES (%s, %s, %s, %s)",
             (alert_id, action, actor, json.dumps(detail)),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    action: str
-    actor: str
-    at: datetime
-    detail: dict[str, Any]
 
 
 def alert_view(conn: Connection, alert_id: int) -> Claimed | None:
