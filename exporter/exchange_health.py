@@ -14,6 +14,9 @@ class ExchangeHealthHooks:
         self._exchanges = exchanges
         self._status = Children(metrics.health_status)
         self._transitions = Children(metrics.health_transitions)
+        self._previous = Children(metrics.health_previous)
+        self._failover = Children(metrics.failover_target)
+        self._failover_to: dict[str, str] = {}
         self._latency = Children(metrics.rest_latency)
         self._requests = Children(metrics.rest_requests)
         self._errors = Children(metrics.rest_errors)
@@ -37,6 +40,7 @@ class ExchangeHealthHooks:
         self.orderbook_updated = guarded(
             self._orderbook_updated, errors, "exchange_health.orderbook_updated"
         )
+        self.set_failover = guarded(self._set_failover, errors, "exchange_health.set_failover")
 
     def _set_status(self, exchange: str, status: str) -> None:
         """The exchange's health status is now ``status``: HEALTHY, DEGRADED, DOWN or FROZEN."""
@@ -51,7 +55,20 @@ class ExchangeHealthHooks:
             self._status(name, state).set(1 if state == status else 0)
         if previous is not None:
             self._transitions(name, previous, status).inc()
+            for state in HEALTH_STATES:
+                self._previous(name, state).set(1 if state == previous else 0)
         self._current[name] = status
+
+    def _set_failover(self, exchange: str, target: str | None) -> None:
+        """While ``exchange`` is unavailable D75 trades through ``target`` (None: no failover)."""
+        name = self._exchanges(exchange)
+        old = self._failover_to.pop(name, None)
+        if old is not None:
+            self._failover(name, old).set(0)
+        if target is not None:
+            new = self._exchanges(target)
+            self._failover(name, new).set(1)
+            self._failover_to[name] = new
 
     def _observe_request(self, exchange: str, seconds: float, ok: bool = True) -> None:
         """One REST request to the exchange took ``seconds``; ``ok=False`` if it failed."""

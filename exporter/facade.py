@@ -44,7 +44,7 @@ class D75Exporter:
         )
         self.rate_limiter = RateLimiterHooks(m, exchanges, categories)
         self.exchange_health = ExchangeHealthHooks(m, exchanges)
-        self.routes = RouteHooks(m, routes)
+        self.routes = RouteHooks(m, routes, exchanges)
         self.cross_sync = CrossSyncHooks(m, symbols, exchanges)
         self.risk_guard = RiskGuardHooks(m, exchanges, routes, symbols, scopes)
         self.thresholds = ThresholdCollector(settings.thresholds_file, m.threshold_reload_errors)

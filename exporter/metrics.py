@@ -68,6 +68,16 @@ class D75Metrics:
             "Exchange health as a state set: 1 for the current status, 0 for the others.",
             ("exchange", "status"),
         )
+        self.health_previous = gauge(
+            "d75_exchange_health_previous_status",
+            "Exchange health before its last change, as a state set (the alert's Previous:).",
+            ("exchange", "status"),
+        )
+        self.failover_target = gauge(
+            "d75_exchange_failover_target",
+            "1 for the exchange D75 fails over to while this exchange is unavailable.",
+            ("exchange", "target"),
+        )
         self.health_transitions = counter(
             "d75_exchange_health_transitions",
             "Health status changes, by previous and new status.",
@@ -105,6 +115,11 @@ class D75Metrics:
             "Components of the RouteScore (spread, health, fee, inventory), each 0-100.",
             ("route", "component"),
         )
+        self.route_exchange = gauge(
+            "d75_route_exchange",
+            "1 for each exchange a route trades on (names the exchange behind a low score).",
+            ("route", "exchange"),
+        )
         self.route_state = gauge(
             "d75_route_state", "Route state as a state set: TRADE or SKIP.", ("route", "state")
         )
@@ -118,6 +133,17 @@ class D75Metrics:
             "d75_crosssync_imbalance_ratio",
             "Inventory imbalance of a symbol between exchanges, 0-1 (0 = balanced).",
             ("symbol",),
+        )
+        self.heavy_exchange = gauge(
+            "d75_crosssync_heavy_exchange",
+            "1 for the exchange that holds the larger share of an imbalanced symbol.",
+            ("symbol", "exchange"),
+        )
+        self.rebalance_direction = gauge(
+            "d75_crosssync_rebalance_direction",
+            "1 while a rebalance of the symbol is under way, buying on one exchange and selling "
+            "on the other.",
+            ("symbol", "buy", "sell"),
         )
         self.exposure_usd = gauge(
             "d75_crosssync_exposure_usd", "Exposure held in a symbol, in USD.", ("symbol",)

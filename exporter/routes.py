@@ -10,12 +10,15 @@ from exporter.safe import guarded
 
 
 class RouteHooks:
-    def __init__(self, metrics: D75Metrics, routes: LabelSet) -> None:
+    def __init__(self, metrics: D75Metrics, routes: LabelSet, exchanges: LabelSet) -> None:
         self._metrics = metrics
         self._routes = routes
         self._score = Children(metrics.route_score)
         self._component = Children(metrics.route_score_component)
         self._state = Children(metrics.route_state)
+        self._exchange = Children(metrics.route_exchange)
+        self._exchange_names = exchanges
+        self._legs: dict[str, tuple[str, ...]] = {}
         self._components: dict[
             str, tuple[Any, ...]
         ] = {}  # route -> children in SCORE_COMPONENTS order
@@ -23,6 +26,7 @@ class RouteHooks:
         self.set_score = guarded(self._set_score, errors, "routes.set_score")
         self.set_state = guarded(self._set_state, errors, "routes.set_state")
         self.set_universe = guarded(self._set_universe, errors, "routes.set_universe")
+        self.set_exchanges = guarded(self._set_exchanges, errors, "routes.set_exchanges")
 
     def _set_score(
         self,
@@ -61,3 +65,14 @@ class RouteHooks:
         """The ArbUniverse holds ``routes`` routes, ``skipped`` of them in SKIP."""
         self._metrics.universe_routes.set(routes)
         self._metrics.universe_skipped.set(skipped)
+
+    def _set_exchanges(self, route: str, *exchanges: str) -> None:
+        """The route trades on these exchanges (a low score's Reason names the unhealthy one)."""
+        name = self._routes(route)
+        legs = tuple(self._exchange_names(e) for e in exchanges)
+        for old in self._legs.get(name, ()):
+            if old not in legs:
+                self._exchange(name, old).set(0)
+        for leg in legs:
+            self._exchange(name, leg).set(1)
+        self._legs[name] = legs

@@ -3,8 +3,9 @@
 The rules write dollar amounts as whole numbers after a ``$`` (``Daily Loss: $55000``): a
 Prometheus 2.42 rule file cannot share a template, so instead of pasting a formatting chain into
 every annotation, the receiver formats them here, in one place, for history and every channel
-alike (``Daily Loss: $55,000``). Only digits right after ``$`` change; other numbers (ids,
-years, ratios) are left alone.
+alike (``Daily Loss: $55,000``). Whole milliseconds get the same separators, as the seed
+writes them (``REST latency: 1,250ms``). Only digits right after ``$`` or right before ``ms``
+change; other numbers (ids, years, ratios) are left alone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from receiver.webhook_parser import Alert, Notification
 # "$" (not "$$") then an optional minus and 4 or more digits; a decimal
 # part is kept as it is.
 _AMOUNT = re.compile(r"(?<!\$)\$(-?)(\d{4,})(?!\d)")
+_MILLISECONDS = re.compile(r"(?<![\d.,])(\d{4,})(?=ms\b)")
 
 
 def _group(match: re.Match[str]) -> str:
@@ -24,8 +26,12 @@ def _group(match: re.Match[str]) -> str:
 
 
 def format_amounts(text: str) -> str:
-    """``"Loss: $55000 / $50000"`` -> ``"Loss: $55,000 / $50,000"``."""
-    return _AMOUNT.sub(_group, text) if "$" in text else text
+    """``"Loss: $55000 / $50000"`` -> ``"Loss: $55,000 / $50,000"``; ``1250ms`` -> ``1,250ms``."""
+    if "$" in text:
+        text = _AMOUNT.sub(_group, text)
+    if "ms" in text:
+        text = _MILLISECONDS.sub(lambda m: f"{int(m.group(1)):,}", text)
+    return text
 
 
 def _alert(alert: Alert) -> Alert:

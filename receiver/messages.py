@@ -72,11 +72,23 @@ def headline_prefix(item: Claimed) -> str:
 
 
 def _emoji(item: Claimed) -> str:
+    """Resolved and reminder marks; a firing shows its severity's, or the rule's own ``emoji``
+    annotation where the seed's example uses another (at most 4 characters, no text)."""
     if item.kind == Kind.RESOLVED:
         return RESOLVED_EMOJI
     if item.kind == Kind.REMINDER:
         return REMINDER_EMOJI
+    own = item.annotations.get("emoji", "").strip()
+    if own and len(own) <= 4 and not any(c.isalnum() or c in "<>&" for c in own):
+        return own
     return severity(item.severity).emoji
+
+
+def body(item: Claimed) -> str:
+    """The rule's description, then its ``metrics`` annotation: the signals at the moment the
+    alert fired (the seed's "Metrics:" block), read by Prometheus when it fired."""
+    parts = [item.annotations.get("description", ""), item.annotations.get("metrics", "")]
+    return "\n".join(part for part in parts if part)
 
 
 def telegram_text(item: Claimed) -> str:
@@ -84,7 +96,7 @@ def telegram_text(item: Claimed) -> str:
     title = escape_within(item.title, 200)
     head = f"{_emoji(item)} <b>[{_escape(item.severity)}] {headline_prefix(item)}{title}</b>"
     lines = [head]
-    description = item.annotations.get("description", "")
+    description = body(item)
     for label in SCOPE_LABELS:
         value = item.labels.get(label)
         if value and f"{label.title()}:" not in description:
@@ -130,7 +142,7 @@ def slack_body(item: Claimed) -> dict[str, object]:
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields[:10]})
-    description = item.annotations.get("description", "")
+    description = body(item)
     if description:
         blocks.append(
             {
@@ -227,11 +239,11 @@ def email_html(item: Claimed) -> str:
         if (value := item.labels.get(label))
     )
     colour = _colour(item)
-    description = esc(item.annotations.get("description", "")).replace("\n", "<br>")
+    description = esc(body(item)).replace("\n", "<br>")
     action = item.annotations.get("action", "")
     return (
         f"<html><body><h2 style='color:{colour}'>{esc(email_subject(item))}</h2>"
-        f"<table>{rows}</table><p>{description}</p>"
+        f"<table>{rows}</table><p style='white-space:pre-wrap'>{description}</p>"
         + (f"<p><b>Action:</b> {esc(action)}</p>" if action and item.kind == Kind.FIRING else "")
         + f"<p><small>{esc(item.alertname)} · {esc(item.source)} · since "
         f"{_when(item.starts_at)}</small></p></body></html>"

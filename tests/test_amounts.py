@@ -27,6 +27,11 @@ from tests.payloads import alert, payload
         ("$1234.56", "$1,234.56"),
         ("route 12345, 2026, 0.65, 85%", "route 12345, 2026, 0.65, 85%"),
         ("$55,000 already", "$55,000 already"),
+        ("REST latency: 1250ms", "REST latency: 1,250ms"),
+        (
+            "420ms, 12345ms, 1.5000ms, 1,250ms, 2000mss",
+            "420ms, 12,345ms, 1.5000ms, 1,250ms, 2000mss",
+        ),
     ],
 )
 def test_format_amounts(raw: str, formatted: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from receiver.messages import TELEGRAM_LIMIT, plain_text, telegram_text
+from receiver.messages import TELEGRAM_LIMIT, plain_text, slack_body, telegram_text
 from receiver.model import Claimed
 
 
@@ -47,6 +47,32 @@ def test_layout_follows_the_seed_example() -> None:
         "Action: Failover to Binance",
         "<i>ExchangeHealthDown · ExchangeHealth · since 2026-11-24 03:00:00 UTC</i>",
     ]
+
+
+def test_the_metrics_snapshot_follows_the_description_and_a_rule_may_name_its_emoji() -> None:
+    """The seed's health example: the Metrics: block under Current:, then Action, and the red
+    circle the seed shows for this P1 (a rule's ``emoji`` annotation)."""
+    item = claimed(
+        annotations={
+            "description": "Exchange: Upbit\nPrevious: DEGRADED\nCurrent: DOWN",
+            "metrics": "Metrics:\n  - REST latency: 1,250ms\n  - Error rate: 12.5%",
+            "action": "Failover to Binance",
+            "emoji": "🔴",
+        }
+    )
+    assert telegram_text(item).splitlines()[:7] == [
+        "🔴 <b>[P1] Exchange Health DOWN</b>",
+        "Exchange: Upbit",
+        "Previous: DEGRADED",
+        "Current: DOWN",
+        "Metrics:",
+        "  - REST latency: 1,250ms",
+        "  - Error rate: 12.5%",
+    ]
+    assert "Action: Failover to Binance" in telegram_text(item)
+    assert "REST latency: 1,250ms" in str(slack_body(item))
+    text_emoji = claimed(annotations={"emoji": "<b>x</b>", "description": ""})
+    assert telegram_text(text_emoji).startswith("🟠 "), "an emoji annotation is never text"
 
 
 def test_markup_in_labels_and_annotations_is_escaped() -> None:
