@@ -29,7 +29,15 @@ def test_every_example_runs_and_sets_what_it_says() -> None:
         return registry.get_sample_value(name, labels)
 
     assert value("d75_ratelimit_remaining", exchange="Binance", category="order") == 180
-    assert value("d75_exchange_health_status", exchange="Upbit", status="DEGRADED") == 1
+    assert value("d75_exchange_health_status", exchange="Upbit", status="DOWN") == 1
+    assert value("d75_exchange_health_previous_status", exchange="Upbit", status="DEGRADED") == 1
+    assert value("d75_exchange_failover_target", exchange="Upbit", target="Binance") == 1
+    assert value("d75_route_exchange", route="Upbit-Binance-BTCKRW", exchange="Binance") == 1
+    assert value("d75_crosssync_heavy_exchange", symbol="BTC", exchange="Upbit") == 1
+    # the failed rebalance after it ended the rebalance: no direction is left standing
+    assert (
+        value("d75_crosssync_rebalance_direction", symbol="BTC", buy="Binance", sell="Upbit") == 0
+    )
     assert value("d75_exchange_rest_request_errors_total", exchange="Upbit") == 1
     assert value("d75_route_state", route="Upbit-Binance-BTCKRW", state="SKIP") == 1
     assert value("d75_crosssync_rebalance_consecutive_failures", symbol="BTC") == 1

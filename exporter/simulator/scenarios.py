@@ -92,6 +92,7 @@ def calm(d75: D75Exporter) -> None:
     s = d75.settings
     for exchange in s.exchanges:
         d75.exchange_health.set_status(exchange, "HEALTHY")
+        d75.exchange_health.set_failover(exchange, None)
         d75.risk_guard.set_exchange_daily_loss(exchange, 0)
         d75.risk_guard.set_decision("ExchangeGuard", exchange, "ALLOW")
         for category in s.categories:
@@ -99,6 +100,7 @@ def calm(d75: D75Exporter) -> None:
     for route in s.routes:
         d75.routes.set_score(route, 80, spread=80, health=90, fee=70, inventory=80)
         d75.routes.set_state(route, "TRADE")
+        d75.routes.set_exchanges(route, *route.split("-")[:2])  # "Upbit-Binance-BTCKRW"
         d75.risk_guard.set_route_loss_streak(route, 0)
         d75.risk_guard.set_route_spread(route, 120)
         d75.risk_guard.set_decision("RouteGuard", route, "ALLOW")
@@ -128,6 +130,10 @@ def _do(*actions: Action) -> Action:
 
 def health(exchange: str, status: str) -> Action:
     return lambda d75: d75.exchange_health.set_status(exchange, status)
+
+
+def failover(exchange: str, target: str | None) -> Action:
+    return lambda d75: d75.exchange_health.set_failover(exchange, target)
 
 
 def decision(guard: str, scope: str, verdict: str, reason: str = "none") -> Action:
@@ -171,7 +177,10 @@ def all_routes_skip(d75: D75Exporter) -> None:
 
 
 def route_score_low(d75: D75Exporter) -> None:
-    """The seed's example: score 42 (spread 50, health 30, fee 60, inventory 40), route SKIP."""
+    """The seed's example: score 42 (spread 50, health 30, fee 60, inventory 40), route SKIP,
+    its health score low because Binance, one of its exchanges, is DEGRADED."""
+    d75.exchange_health.set_status("Binance", "DEGRADED")
+    d75.routes.set_exchanges(ROUTE, "Upbit", "Binance")
     d75.routes.set_score(ROUTE, 42, spread=50, health=30, fee=60, inventory=40)
     d75.routes.set_state(ROUTE, "SKIP")
     d75.routes.set_universe(len(d75.settings.routes), 1)
@@ -179,9 +188,11 @@ def route_score_low(d75: D75Exporter) -> None:
 
 
 def high_exposure(d75: D75Exporter) -> None:
-    """The seed's example: BTC exposure $85,000 (85% of capital), imbalance 0.65."""
+    """The seed's example: BTC exposure $85,000 (85% of capital), imbalance 0.65 with Upbit
+    heavy, and the rebalance D75 starts: buy on Binance, sell on Upbit."""
+    d75.cross_sync.set_imbalance("BTC", 0.65, heavy="Upbit")
+    d75.cross_sync.rebalance_started("BTC", buy="Binance", sell="Upbit")
     d75.cross_sync.set_exposure("BTC", 85_000, 0.85)
-    d75.cross_sync.set_imbalance("BTC", 0.65)
 
 
 def rebalance_failures(d75: D75Exporter) -> None:
@@ -241,19 +252,34 @@ SCENARIOS: dict[str, Scenario] = {
             "exchange_health",
             "HealthMonitor: Upbit HEALTHY, DEGRADED, DOWN (orderbook stops), FROZEN, HEALTHY",
             Step(0, "Upbit HEALTHY", health("Upbit", "HEALTHY")),
-            Step(20, "Upbit DEGRADED", health("Upbit", "DEGRADED")),
+            Step(
+                20,
+                "Upbit DEGRADED: slow (~1.25 s), 12.5% errors, no more orderbook updates",
+                health("Upbit", "DEGRADED"),
+                {
+                    "traffic": traffic(latency=1.25, error_ratio=0.125, only="Upbit"),
+                    "orderbooks": orderbooks(except_exchange="Upbit"),
+                },
+            ),
             Step(
                 40,
-                "Upbit DOWN, no more orderbook updates",
-                _do(health("Upbit", "DOWN"), decision("ExchangeGuard", "Upbit", "BLOCK", "health")),
-                {"orderbooks": orderbooks(except_exchange="Upbit")},
+                "Upbit DOWN, failover to Binance",
+                _do(
+                    health("Upbit", "DOWN"),
+                    failover("Upbit", "Binance"),
+                    decision("ExchangeGuard", "Upbit", "BLOCK", "health"),
+                ),
             ),
             Step(60, "Upbit FROZEN", health("Upbit", "FROZEN")),
             Step(
                 120,
-                "Upbit HEALTHY, orderbook updates again",
-                _do(health("Upbit", "HEALTHY"), decision("ExchangeGuard", "Upbit", "ALLOW")),
-                {"orderbooks": orderbooks()},
+                "Upbit HEALTHY, fast, orderbook updates again",
+                _do(
+                    health("Upbit", "HEALTHY"),
+                    failover("Upbit", None),
+                    decision("ExchangeGuard", "Upbit", "ALLOW"),
+                ),
+                {"traffic": traffic(), "orderbooks": orderbooks()},
             ),
         ),
         _scenario(
@@ -287,7 +313,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "route_score_low",
-            "ArbRoute: score 42 (spread 50, health 30, fee 60, inventory 40)",
+            "ArbRoute: score 42 (spread 50, health 30, fee 60, inventory 40), Binance DEGRADED",
             Step(0, "score 42, SKIP", route_score_low),
         ),
         _scenario(
