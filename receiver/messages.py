@@ -97,14 +97,16 @@ def telegram_text(item: Claimed) -> str:
     head = f"{_emoji(item)} <b>[{_escape(item.severity)}] {headline_prefix(item)}{title}</b>"
     lines = [head]
     description = body(item)
-    for label in SCOPE_LABELS:
-        value = item.labels.get(label)
-        if value and f"{label.title()}:" not in description:
-            lines.append(f"{label.title()}: {escape_within(value, 200)}")
     tail = []
     action = item.annotations.get("action")
     if action and item.kind == Kind.FIRING:
         tail.append(f"Action: {escape_within(action, 500)}")
+    # The seed's lines come first; what the product adds (scope the rule did not write, the
+    # outcome, the alert's name and time) follows them.
+    for label in SCOPE_LABELS:
+        value = item.labels.get(label)
+        if value and f"{label.title()}:" not in description:
+            tail.append(f"{label.title()}: {escape_within(value, 200)}")
     if item.kind == Kind.RESOLVED:
         if item.fired_and_resolved:
             tail.append(f"Fired: {_when(item.starts_at)} (not delivered before it resolved)")

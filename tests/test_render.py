@@ -39,12 +39,14 @@ def claimed(**overrides: Any) -> Claimed:
 
 
 def test_layout_follows_the_seed_example() -> None:
-    assert telegram_text(claimed()).splitlines() == [
+    """The rule's lines, then Action; a scope label the rule did not write comes after them."""
+    assert telegram_text(claimed(labels={"exchange": "Upbit", "route": "A-B-C"})).splitlines() == [
         "🟠 <b>[P1] Exchange Health DOWN</b>",
-        "Exchange: Upbit",
         "Previous: DEGRADED",
         "Current: DOWN",
         "Action: Failover to Binance",
+        "Exchange: Upbit",
+        "Route: A-B-C",
         "<i>ExchangeHealthDown · ExchangeHealth · since 2026-11-24 03:00:00 UTC</i>",
     ]
 
@@ -93,7 +95,7 @@ def test_markup_in_labels_and_annotations_is_escaped() -> None:
 def test_a_huge_annotation_is_cut_under_the_limit_without_breaking_an_entity() -> None:
     text = telegram_text(claimed(annotations={"description": "&" * 10_000}))
     assert len(text) <= TELEGRAM_LIMIT
-    body = text.splitlines()[2]
+    body = next(line for line in text.splitlines() if line.startswith("&amp;"))
     assert body.endswith("&amp;…")
     assert body.count("&amp;") == body.count("&")  # every & is a whole entity
 
@@ -111,5 +113,6 @@ def test_resolved_message_says_so_and_when() -> None:
 
 def test_plain_text_for_the_log_has_no_markup() -> None:
     text = plain_text(claimed(labels={"exchange": "A&B"}))
-    assert text.startswith("🟠 [P1] Exchange Health DOWN\nExchange: A&B")
+    assert text.startswith("🟠 [P1] Exchange Health DOWN\nPrevious: DEGRADED")
+    assert "\nExchange: A&B\n" in text
     assert "<b>" not in text
