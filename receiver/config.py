@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -36,6 +36,8 @@ class Telegram(StrictSettings):
     timeout_seconds: float = Field(10, gt=0)
     bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
     chat_id: str | None = None  # TELEGRAM_CHAT_ID
+    # TELEGRAM_ESCALATION_CHAT_ID: the chat of the target telegram_escalation (escalations)
+    escalation_chat_id: str | None = None
     # Who may press Ack / Silence (Telegram user ids); empty: anyone in the configured chat.
     allowed_user_ids: list[int] = Field(default_factory=list)  # TELEGRAM_ALLOWED_USER_IDS
     buttons: bool = True  # Ack and Silence buttons, read by long-polling getUpdates
@@ -45,6 +47,19 @@ class Telegram(StrictSettings):
     @property
     def configured(self) -> bool:
         return bool(self.bot_token and self.bot_token.get_secret_value() and self.chat_id)
+
+    def chat_for(self, target: str) -> str | None:
+        """The chat a Telegram target sends to (None: that target is not configured)."""
+        return self.escalation_chat_id if target == "telegram_escalation" else self.chat_id
+
+    def chats(self) -> dict[str, str]:
+        """Every configured chat -> its target (where buttons may be pressed)."""
+        chats = {}
+        for target in ("telegram_escalation", "telegram"):
+            chat = self.chat_for(target)
+            if chat:
+                chats[chat] = target
+        return chats
 
 
 class Slack(StrictSettings):
@@ -131,8 +146,8 @@ class Dispatcher(StrictSettings):
     sweep_after_seconds: float = Field(600, gt=0)  # permanently failed ones are queued again...
     max_sweeps: int = Field(6, ge=0)  # ...this many times at most...
     sweep_max_age_hours: float = Field(24, gt=0)  # ...while they are younger than this
-    # Alertmanager's repeats of a still-firing, unacknowledged alert remind Telegram when the
-    # alert was last told at least this long ago (by severity; absent: no reminders).
+    # Superseded by ``escalation`` (timers in PostgreSQL); still honoured when a file sets
+    # them: they fill the remind_every_minutes / remind_targets that ``escalation`` leaves out.
     remind_after_minutes: dict[str, float] = Field(
         default_factory=lambda: {"P0": 12.0, "P1": 50.0, "P2": 200.0}
     )
@@ -142,6 +157,43 @@ class Dispatcher(StrictSettings):
     def _reserve_leaves_room(self) -> Dispatcher:
         if self.p0_reserve >= self.rate_limit_per_window:
             raise ValueError("p0_reserve must be smaller than rate_limit_per_window")
+        _known_targets("remind_targets", self.remind_targets)
+        return self
+
+
+# A name to call on in an escalation: a Telegram @username, or a Slack member id (U…/W…).
+MENTION_PATTERN = r"^(@[A-Za-z0-9_]{3,32}|[UW][A-Z0-9]{6,20})$"
+
+
+class EscalationLevel(StrictSettings):
+    """One severity's policy (minutes may be fractions: tests play it in seconds)."""
+
+    remind_every_minutes: float | None = Field(None, gt=0)  # absent: no reminders
+    escalate_after_minutes: float | None = Field(None, gt=0)  # absent: no escalation
+    escalate_to: list[str] = Field(default_factory=list)
+    mention: list[Annotated[str, Field(pattern=MENTION_PATTERN)]] = Field(default_factory=list)
+    ack_expires_minutes: float | None = Field(None, gt=0)  # absent: an ack holds until resolved
+
+    @model_validator(mode="after")
+    def _targets_known(self) -> EscalationLevel:
+        _known_targets("escalate_to", self.escalate_to)
+        if self.escalate_after_minutes is not None and not self.escalate_to:
+            raise ValueError("escalate_after_minutes needs escalate_to (where to escalate)")
+        return self
+
+
+class Escalation(StrictSettings):
+    """While an alert fires unacknowledged: remind, then escalate (timers in PostgreSQL)."""
+
+    check_seconds: float = Field(2, gt=0, le=60)  # how often a dispatcher looks for due steps
+    remind_targets: list[str] = Field(default_factory=lambda: ["telegram"])
+    P0: EscalationLevel | None = EscalationLevel(remind_every_minutes=5)
+    P1: EscalationLevel | None = EscalationLevel(remind_every_minutes=30)
+    P2: EscalationLevel | None = None
+    P3: EscalationLevel | None = None
+
+    @model_validator(mode="after")
+    def _targets_known(self) -> Escalation:
         _known_targets("remind_targets", self.remind_targets)
         return self
 
@@ -160,6 +212,41 @@ class Settings(StrictSettings):
     dispatcher: Dispatcher = Dispatcher()
     api: Api = Api()
     deadman: DeadMan = DeadMan()
+    escalation: Escalation = Escalation()
+
+    def escalation_rules(self) -> dict[str, model.EscalationRule]:
+        """Each severity's policy in seconds. The old ``dispatcher.remind_after_minutes`` and
+        ``remind_targets`` (Alertmanager-driven reminders), when a file still sets them, fill
+        what ``escalation`` leaves unset: one mechanism, the names kept."""
+        e, d = self.escalation, self.dispatcher
+        legacy = d.remind_after_minutes if "remind_after_minutes" in d.model_fields_set else {}
+        remind_to = e.remind_targets
+        if "remind_targets" in d.model_fields_set and "remind_targets" not in e.model_fields_set:
+            remind_to = d.remind_targets
+        rules: dict[str, model.EscalationRule] = {}
+        for name in ("P0", "P1", "P2", "P3"):
+            level: EscalationLevel | None = getattr(e, name)
+            set_here = name in e.model_fields_set
+            every = level.remind_every_minutes if level else None
+            if name in legacy and (not set_here or every is None):
+                every = legacy[name]
+            if level is None and every is None:
+                continue
+
+            def seconds(minutes: float | None) -> float | None:
+                return None if minutes is None else minutes * 60
+
+            rule = model.EscalationRule(
+                remind_every=seconds(every),
+                escalate_after=seconds(level.escalate_after_minutes if level else None),
+                ack_expires_after=seconds(level.ack_expires_minutes if level else None),
+                remind_to=tuple(remind_to),
+                escalate_to=tuple(level.escalate_to if level else ()),
+                mentions=tuple(level.mention if level else ()),
+            )
+            if rule.active:
+                rules[name] = rule
+        return rules
 
     @property
     def dsn(self) -> str:
@@ -176,6 +263,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "TELEGRAM_API_URL": ("telegram", "api_url"),
     "TELEGRAM_BOT_TOKEN": ("telegram", "bot_token"),
     "TELEGRAM_CHAT_ID": ("telegram", "chat_id"),
+    "TELEGRAM_ESCALATION_CHAT_ID": ("telegram", "escalation_chat_id"),
     "TELEGRAM_ALLOWED_USER_IDS": ("telegram", "allowed_user_ids"),
     "ALERTMANAGER_URL": ("alertmanager_url",),
     "PROMETHEUS_URL": ("prometheus_url",),
@@ -238,6 +326,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                 _set_path(data, path, value)
     data["environment"] = environment()
     settings = validate_section("receiver", Settings, data)
+    if "remind_after_minutes" in settings.dispatcher.model_fields_set:
+        log.warning(
+            "receiver.dispatcher.remind_after_minutes is superseded by receiver.escalation "
+            "(<severity>.remind_every_minutes); it still fills what escalation leaves unset"
+        )
     return _buttons_need_allowlist_in_prod(settings)
 
 

@@ -8,7 +8,16 @@ stateful property test can check the whole against real PostgreSQL.
 Alert occurrence (fingerprint, startsAt), one history row per episode::
 
     (none) --firing--> firing --resolved--> resolved --firing--> firing (episode + 1, new row)
-    firing --firing (an Alertmanager repeat, unacknowledged, not told lately)--> reminder
+    firing --firing (an Alertmanager repeat)--> nothing (reminders are the escalation timer's)
+
+Escalation timer of a firing episode (one row per episode whose severity has a policy)::
+
+    waiting --remind_at--> waiting (a reminder queued, the next one remind_every later)
+    waiting --escalate_at--> waiting (the escalation queued, once)
+    waiting --acknowledged--> acknowledged (resume_at = ack + ack_expires_after, or never)
+    acknowledged --resume_at (the ack expired, still firing)--> waiting (unacknowledged, a
+        reminder at once, escalation clock restarted)
+    waiting|acknowledged --resolved (webhook)--> done
 
 Notification::
 
@@ -24,11 +33,19 @@ Notification::
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import Enum
 
-from receiver.model import AlertStatus, Claimed, Kind, Occurrence, State
+from receiver.model import (
+    AlertStatus,
+    Claimed,
+    EscalationState,
+    EscalationTimer,
+    Kind,
+    Occurrence,
+    State,
+)
 
 # --------------------------------------------------------------------------- alert arrivals
 
@@ -37,19 +54,15 @@ class Arrival(Enum):
     NEW = "new"  # first sight of the occurrence: store it, tell its status
     RESOLVE = "resolve"  # a firing occurrence resolved: tell it, supersede what is unsent
     REFIRE = "refire"  # a resolved occurrence fires again: a new episode, told as new
-    REMIND = "remind"  # still firing, unacknowledged, not told for a while: remind
-    IGNORE = "ignore"  # a duplicate or a repeat that needs no message
+    IGNORE = "ignore"  # a duplicate, or a repeat: reminders are the escalation timer's
 
 
-def arrival(
-    current: Occurrence | None,
-    status: str,
-    ends_at: datetime | None,
-    now: datetime | None,
-    remind_after_seconds: float | None,
-) -> Arrival:
-    """What an Alertmanager arrival of (fingerprint, startsAt) with ``status`` means (``now``,
-    the database's time, is read with ``current`` and is None only when ``current`` is)."""
+def arrival(current: Occurrence | None, status: str, ends_at: datetime | None) -> Arrival:
+    """What an Alertmanager arrival of (fingerprint, startsAt) with ``status`` means.
+
+    Alertmanager's repeats of a firing alert (repeat_interval) change nothing: one mechanism
+    reminds, the escalation timer in PostgreSQL (``escalation_due``), per alert and severity.
+    """
     if current is None:
         return Arrival.NEW
     if current.status == AlertStatus.FIRING:
@@ -61,19 +74,96 @@ def arrival(
             )
             # A late copy of the previous episode's resolve must not end this episode.
             return Arrival.IGNORE if stale else Arrival.RESOLVE
-        reminder_due = (
-            remind_after_seconds is not None
-            and not current.acknowledged
-            and not current.undelivered
-            and current.last_told_at is not None
-            and now is not None
-            and (now - current.last_told_at).total_seconds() >= remind_after_seconds
-        )
-        return Arrival.REMIND if reminder_due else Arrival.IGNORE
+        return Arrival.IGNORE
     if status == AlertStatus.FIRING:
         # When in doubt, page: a firing after a resolve is news, even if it is a restart's.
         return Arrival.REFIRE
     return Arrival.IGNORE
+
+
+# --------------------------------------------------------------------------- escalation
+
+
+def _later(now: datetime, seconds: float | None) -> datetime | None:
+    return None if seconds is None else now + timedelta(seconds=seconds)
+
+
+def next_due(timer: EscalationTimer) -> datetime | None:
+    """When the timer next needs a step (None: only an ack or a resolve moves it)."""
+    if timer.state == EscalationState.WAITING:
+        due = [t for t in (timer.remind_at, timer.escalate_at) if t is not None]
+        return min(due) if due else None
+    if timer.state == EscalationState.ACKNOWLEDGED:
+        return timer.resume_at
+    return None
+
+
+def escalation_start(
+    remind_every: float | None, escalate_after: float | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """A new firing episode's first reminder and its escalation (remind_at, escalate_at)."""
+    return _later(now, remind_every), _later(now, escalate_after)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    remind: bool  # queue a reminder to the timer's remind targets
+    escalate: bool  # queue the escalation to its escalation targets (once per episode)
+    ack_expired: bool  # the acknowledgement ran out: the alert is unacknowledged again
+    timer: EscalationTimer  # the timer after the step (its ``step`` bumped)
+
+
+def escalation_due(
+    timer: EscalationTimer, now: datetime, *, firing: bool = True, acknowledged: bool = False
+) -> EscalationStep | None:
+    """What a due timer does at ``now`` (None: nothing is due). A dispatcher that was down
+    for a while sends one reminder, not one per missed period. A timer whose alert resolved
+    or was acknowledged behind its back (``firing``, ``acknowledged``) catches up instead."""
+    due = next_due(timer)
+    if due is None or now < due:
+        return None
+    if not firing:
+        done = replace(timer, state=EscalationState.DONE, step=timer.step + 1)
+        return EscalationStep(remind=False, escalate=False, ack_expired=False, timer=done)
+    if acknowledged and timer.state == EscalationState.WAITING:
+        paused = escalation_acknowledged(timer, now)
+        assert paused is not None
+        return EscalationStep(remind=False, escalate=False, ack_expired=False, timer=paused)
+    if timer.state == EscalationState.ACKNOWLEDGED:
+        remind_at, escalate_at = escalation_start(timer.remind_every, timer.escalate_after, now)
+        resumed = replace(
+            timer,
+            state=EscalationState.WAITING,
+            remind_at=remind_at,
+            escalate_at=None if timer.escalated else escalate_at,
+            resume_at=None,
+            step=timer.step + 1,
+        )
+        return EscalationStep(
+            remind=timer.remind_every is not None, escalate=False, ack_expired=True, timer=resumed
+        )
+    remind = timer.remind_at is not None and now >= timer.remind_at
+    escalate = timer.escalate_at is not None and now >= timer.escalate_at and not timer.escalated
+    after = replace(
+        timer,
+        remind_at=_later(now, timer.remind_every) if remind else timer.remind_at,
+        escalate_at=None if escalate else timer.escalate_at,
+        escalated=timer.escalated or escalate,
+        step=timer.step + 1,
+    )
+    return EscalationStep(remind=remind, escalate=escalate, ack_expired=False, timer=after)
+
+
+def escalation_acknowledged(timer: EscalationTimer, now: datetime) -> EscalationTimer | None:
+    """An ack pauses a waiting timer until the ack expires (or for good); None: no change."""
+    if timer.state != EscalationState.WAITING:
+        return None
+    return replace(
+        timer,
+        state=EscalationState.ACKNOWLEDGED,
+        resume_at=_later(now, timer.ack_expires_after),
+        step=timer.step + 1,
+    )
 
 
 # --------------------------------------------------------------------------- the rate budget
@@ -116,8 +206,8 @@ def not_worth_sending(item: Claimed, now: datetime) -> Verdict | None:
         )
     if item.kind != Kind.RESOLVED and item.acknowledged:
         return Verdict(State.CANCELLED, "acknowledged before delivery")
-    if item.kind == Kind.REMINDER and item.status == AlertStatus.RESOLVED:
-        return Verdict(State.CANCELLED, "resolved before the reminder went out")
+    if item.kind in (Kind.REMINDER, Kind.ESCALATION) and item.status == AlertStatus.RESOLVED:
+        return Verdict(State.CANCELLED, f"resolved before the {item.kind} went out")
     if item.give_up_at is not None and now >= item.give_up_at:
         return Verdict(State.FAILED, "gave up: not delivered while it was worth sending")
     return None

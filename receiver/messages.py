@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from receiver.model import (
+    ESCALATION_EMOJI,
     REMINDER_EMOJI,
     RESOLVED_COLOUR,
     RESOLVED_EMOJI,
@@ -66,6 +67,8 @@ def headline_prefix(item: Claimed) -> str:
     """What the message tells, before the title: nothing for a firing."""
     if item.kind == Kind.REMINDER:
         return "STILL FIRING: "
+    if item.kind == Kind.ESCALATION:
+        return "ESCALATED: "
     if item.kind == Kind.RESOLVED:
         return "FIRED AND RESOLVED: " if item.fired_and_resolved else "RESOLVED: "
     return ""
@@ -78,6 +81,8 @@ def _emoji(item: Claimed) -> str:
         return RESOLVED_EMOJI
     if item.kind == Kind.REMINDER:
         return REMINDER_EMOJI
+    if item.kind == Kind.ESCALATION:
+        return ESCALATION_EMOJI
     own = item.annotations.get("emoji", "").strip()
     if own and len(own) <= 4 and not any(c.isalnum() or c in "<>&" for c in own):
         return own
@@ -113,6 +118,11 @@ def telegram_text(item: Claimed) -> str:
         tail.append(f"Resolved: {_when(item.ends_at)}")
     if item.kind == Kind.REMINDER:
         tail.append("Still firing and not acknowledged")
+    if item.kind == Kind.ESCALATION:
+        tail.append("Not acknowledged in time: escalated")
+        names = [m for m in item.mentions if m.startswith("@")]  # Telegram knows @usernames
+        if names:
+            tail.append(f"Attention: {escape_within(' '.join(names), 500)}")
     tail.append(
         f"<i>{escape_within(item.alertname, 200)} · {escape_within(item.source, 60)}"
         f" · since {_when(item.starts_at)}</i>"
@@ -160,6 +170,11 @@ def slack_body(item: Claimed) -> dict[str, object]:
                 "text": {"type": "mrkdwn", "text": f"*Action:* {slack_within(action, 500)}"},
             }
         )
+    if item.kind == Kind.ESCALATION:
+        # Slack notifies a member named as <@U…>; an @name is shown as it is.
+        people = " ".join(m if m.startswith("@") else f"<@{m}>" for m in item.mentions)
+        text = "*Not acknowledged in time: escalated.*" + (f" {people}" if people else "")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     context = f"{item.alertname} · {item.source} · since {_when(item.starts_at)}"
     if resolved:
         context += f" · resolved {_when(item.ends_at)}"
@@ -282,4 +297,8 @@ def telegram_action_lines(actions: list[Action]) -> list[str]:
         elif action.action == "silence":
             until = str(action.detail.get("endsAt", ""))[11:16]
             lines.append(f"🔕 Silenced by {who} at {when} until {until} UTC")
+        elif action.action == "escalate":
+            lines.append(f"{ESCALATION_EMOJI} Escalated at {when}: not acknowledged in time")
+        elif action.action == "ack-expired":
+            lines.append(f"⏰ Acknowledgement expired at {when}: reminders resume")
     return lines

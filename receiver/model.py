@@ -21,7 +21,8 @@ class Kind(StrEnum):
 
     FIRING = "firing"  # the alert fired (with Ack/Silence buttons on Telegram)
     RESOLVED = "resolved"  # it resolved; "fired and resolved" when the firing never went out
-    REMINDER = "reminder"  # it still fires and nobody acknowledged it
+    REMINDER = "reminder"  # it still fires and nobody acknowledged it (the escalation timer)
+    ESCALATION = "escalation"  # unacknowledged too long: told to a further target, mentioning
 
 
 class State(StrEnum):
@@ -73,6 +74,7 @@ SEVERITIES: dict[str, Severity] = {
 UNKNOWN_SEVERITY = Severity("unknown", 9, "🔔", "#9E9E9E")  # a label outside the table
 RESOLVED_EMOJI, RESOLVED_COLOUR = "✅", "#2E7D32"
 REMINDER_EMOJI = "🔁"
+ESCALATION_EMOJI = "📣"
 
 
 def severity(name: str) -> Severity:
@@ -86,7 +88,7 @@ def priority_of(severity_name: str) -> int:
 # Where a notification can go. A target's channel kind is its name up to the first "_"
 # (slack_critical and slack_alerts are both Slack). ``receiver.channels.registry`` holds how
 # each kind is built and what its messages look like.
-TARGETS = ("telegram", "slack_critical", "slack_alerts", "email")
+TARGETS = ("telegram", "telegram_escalation", "slack_critical", "slack_alerts", "email")
 
 
 def channel_kind(target: str) -> str:
@@ -122,6 +124,7 @@ class Claimed:
     give_up_at: datetime | None = None
     claimed_at: datetime | None = None  # the database's time when it was claimed
     firing_told: bool = True  # its firing was delivered (sent, or told by a digest)
+    mentions: tuple[str, ...] | list[str] = ()  # an escalation's people to call on
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Claimed:
@@ -146,8 +149,6 @@ class Occurrence:
     acknowledged: bool
     ends_at: datetime | None
     previous_ends_at: datetime | None  # when the episode before this one resolved
-    last_told_at: datetime | None  # the last firing or reminder queued for it
-    undelivered: bool  # a firing or reminder of it is still on its way
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +169,45 @@ class Action:
     actor: str
     at: datetime
     detail: dict[str, Any]
+
+
+class EscalationState(StrEnum):
+    """Where one alert episode's escalation timer stands (``escalation`` table)."""
+
+    WAITING = "waiting"  # firing, unacknowledged: the next reminder or escalation is due at next_at
+    ACKNOWLEDGED = "acknowledged"  # paused by an ack; resumes at resume_at if the ack expires
+    DONE = "done"  # the alert resolved: nothing more (final)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRule:
+    """One severity's escalation policy, in seconds (None: that step is off)."""
+
+    remind_every: float | None = None  # remind this often while firing and unacknowledged
+    escalate_after: float | None = None  # unacknowledged this long: tell ``escalate_to``
+    ack_expires_after: float | None = None  # an ack not followed by a resolve expires
+    remind_to: tuple[str, ...] = ()  # reminders go here (Telegram: a reply to the page)
+    escalate_to: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()  # named people the escalation calls on
+
+    @property
+    def active(self) -> bool:
+        reminds = self.remind_every is not None and bool(self.remind_to)
+        escalates = self.escalate_after is not None and bool(self.escalate_to)
+        return reminds or escalates
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationTimer:
+    """One episode's escalation timer, as the store hands it to ``lifecycle.escalation_due``."""
+
+    alert_id: int
+    state: EscalationState
+    remind_every: float | None
+    escalate_after: float | None
+    ack_expires_after: float | None
+    remind_at: datetime | None  # the next reminder (while waiting)
+    escalate_at: datetime | None  # the escalation (while waiting, until it happened)
+    resume_at: datetime | None  # the ack's expiry (while acknowledged)
+    escalated: bool
+    step: int  # bumped by every write: a decision on an older step changes nothing

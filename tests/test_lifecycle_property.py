@@ -4,14 +4,15 @@ A hypothesis state machine interleaves webhooks (firing, resolved, re-fire, dupl
 copies), acknowledgements, two dispatchers' steps, sends left in flight and finished after
 their lease ran out (a dispatcher that stalled or died), channel faults (5xx, 429 with
 retry_after, a timeout after the message was in fact delivered) and clock advances (the
-database clock ``d76_now()`` shifted on every connection). After every step it checks:
+database clock ``d76_now()`` shifted on every connection), and the escalation timers' steps
+(reminders, escalations, acknowledgements that expire). After every step it checks:
 
-- never a firing (or reminder) after its own resolved, to any target;
+- never a firing (or reminder, or escalation) after its own resolved, to any target;
 - every message sent more than once is explained by a lost outcome the attempt log counts;
 - the per-destination budget is never exceeded, on the channel's own clock;
 - a P0 that was due is what a step sends, never a lesser alert or a digest;
 - no notification or digest waits longer than its lease, the backoff cap, a retry_after or
-  the budget window: something will move it;
+  the budget window: something will move it; no escalation timer runs for a resolved alert;
 
 and at the end, with the faults healed and time let run: every notification is final, and
 every firing reached each target (or resolved first, and then the "fired and resolved"
@@ -44,8 +45,8 @@ from hypothesis.stateful import (
 from receiver import config, store
 from receiver.channels.base import Outgoing, TransientError
 from receiver.delivery import Dispatcher
-from receiver.model import Claimed
-from receiver.store import outbox
+from receiver.model import Claimed, EscalationRule
+from receiver.store import escalation, outbox
 from receiver.webhook_parser import parse
 from tests.payloads import ZERO_TIME, alert, payload
 
@@ -58,7 +59,7 @@ ALERTS = (  # (alertname, severity): one fingerprint each, one startsAt (so re-f
 )
 LIMIT, RESERVE, WINDOW = 4, 1, 60.0
 LEASE, BACKOFF_CAP, RETRY_AFTER = 30.0, 10.0, 7.0
-REMIND_AFTER = 300.0
+REMIND_AFTER, ESCALATE_AFTER, ACK_EXPIRES = 300.0, 600.0, 400.0
 STARTS = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("D76_PROPERTY_EXAMPLES", "150"))
 
@@ -68,13 +69,14 @@ class Delivered:
     at: float  # the database clock's seconds (real time plus the test's offset)
     target: str
     alertname: str  # "" for a digest
-    kind: str  # firing, resolved, fired-and-resolved, reminder, digest
+    kind: str  # firing, resolved, fired-and-resolved, reminder, escalation, digest
     severity: str
     ident: str = ""  # what tells two messages of one kind apart (an episode's resolve time)
 
 
-_HEAD = re.compile(r"\[(P\d)\] (STILL FIRING: |FIRED AND RESOLVED: |RESOLVED: )?")
+_HEAD = re.compile(r"\[(P\d)\] (STILL FIRING: |ESCALATED: |FIRED AND RESOLVED: |RESOLVED: )?")
 _KIND = {None: "firing", "STILL FIRING: ": "reminder", "RESOLVED: ": "resolved"}
+_KIND["ESCALATED: "] = "escalation"
 _KIND["FIRED AND RESOLVED: "] = "fired-and-resolved"
 
 
@@ -169,8 +171,11 @@ def _settings() -> config.Settings:
     )
 
 
-_SEQUENCE = re.compile(r"(FM*[RX]|X)*(FM*)?")  # per alert and target, duplicates removed
+# Per alert and target, duplicates removed. A firing acknowledged before it went out is never
+# sent; if the ack expires, reminders tell it ([ME]* without F) and its resolve is an X.
+_SEQUENCE = re.compile(r"(F[ME]*[RX]|[ME]*X)*(F?[ME]*)?")
 _LETTER = {"firing": "F", "reminder": "M", "resolved": "R", "fired-and-resolved": "X"}
+_LETTER["escalation"] = "E"
 
 
 def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
@@ -198,10 +203,14 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
             self.clock.connections.append(self.ingest_conn)
             self.in_flight: dict[int, Claimed] = {}
             self.episodes = {name: 0 for name, _ in ALERTS}
-            self.policy = store.IngestPolicy(
-                remind_after_seconds={"P0": REMIND_AFTER, "P1": REMIND_AFTER},
-                remind_targets=("telegram",),
+            rule = EscalationRule(
+                remind_every=REMIND_AFTER,
+                escalate_after=ESCALATE_AFTER,
+                ack_expires_after=ACK_EXPIRES,
+                remind_to=("telegram",),
+                escalate_to=("telegram_b",),
             )
+            self.policy = store.IngestPolicy(escalation={"P0": rule, "P1": rule})
 
         def teardown(self) -> None:
             try:
@@ -270,6 +279,10 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
             if p0_due and sent:
                 assert sent[0].severity == "P0", f"a P0 was due but {sent[0]} went first"
 
+        @rule(which=st.integers(0, 1))
+        def escalate(self, which: int) -> None:
+            escalation.advance_due(self.clock.connections[which], retry_for_seconds=86400)
+
         @precondition(lambda self: len(self.in_flight) < 2)
         @rule(which=st.integers(0, 1))
         def claim_and_stall(self, which: int) -> None:
@@ -316,14 +329,15 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
                 for name, _ in ALERTS:
                     told = [e for e in self.log if e.target == target and e.alertname == name]
                     letters = [_LETTER.get(e.kind.removeprefix("digested-"), "?") for e in told]
-                    # Reminders may repeat by design; any other message twice in a row (same
-                    # kind, same episode) is a duplicate delivery.
+                    # Reminders may repeat by design, and an escalation follows an expired ack
+                    # once more; any other message twice in a row (same kind, same episode) is
+                    # a duplicate delivery.
                     deduped = [
                         c
                         for i, c in enumerate(letters)
                         if i == 0
                         or (c, told[i].ident) != (letters[i - 1], told[i - 1].ident)
-                        or c == "M"
+                        or c in "ME"
                     ]
                     extra += len(letters) - len(deduped)
                     text = "".join(deduped)
@@ -355,6 +369,14 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
                 {"b": bound},  # type: ignore[arg-type]
             )
             assert not stuck, f"nothing will move these: {stuck}"
+            running = self._query(
+                """SELECT e.alert_id, e.state, a.status, a.acknowledged FROM escalation e
+                     JOIN alert_history a ON a.id = e.alert_id
+                    WHERE (e.state <> 'done' AND a.status = 'resolved')
+                       OR (e.state = 'acknowledged' AND NOT a.acknowledged)
+                       OR (e.state = 'waiting' AND a.acknowledged AND e.next_at IS NULL)"""
+            )
+            assert not running, f"escalation timers out of step with their alerts: {running}"
             if self._query(
                 "SELECT 1 FROM notification WHERE state IN ('queued', 'sending', 'folded')"
             ):
@@ -393,7 +415,9 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
                               SELECT 1 FROM notification r WHERE r.alert_id = n.alert_id
                                  AND r.target = n.target AND r.kind = 'resolved'
                                  AND r.state IN ('sent', 'digested')))
-                       OR (n.state = 'cancelled' AND a.acknowledged))"""
+                       OR (n.state = 'cancelled' AND EXISTS (
+                              SELECT 1 FROM alert_action k
+                               WHERE k.alert_id = a.id AND k.action = 'ack')))"""
             )
             assert not missing, f"firings that reached nobody: {missing}"
             folded_p0 = self._query(

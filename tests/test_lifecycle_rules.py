@@ -24,36 +24,27 @@ def _occurrence(status: str, **changes: object) -> Occurrence:
     base: dict[str, object] = dict(
         id=1, fingerprint="f", starts_at=T0, episode=1, severity="P0", status=status,
         acknowledged=False, ends_at=None, previous_ends_at=None,
-        last_told_at=T0, undelivered=False,
     )  # fmt: skip
     base.update(changes)
     return Occurrence(**base)  # type: ignore[arg-type]
 
 
 def test_a_firing_after_a_resolve_is_a_new_episode_never_dropped() -> None:
-    assert arrival(_occurrence("resolved"), "firing", None, T0, None) is Arrival.REFIRE
-    assert arrival(None, "firing", None, T0, None) is Arrival.NEW
-    assert arrival(_occurrence("firing"), "resolved", T0, T0, None) is Arrival.RESOLVE
+    assert arrival(_occurrence("resolved"), "firing", None) is Arrival.REFIRE
+    assert arrival(None, "firing", None) is Arrival.NEW
+    assert arrival(_occurrence("firing"), "resolved", T0) is Arrival.RESOLVE
 
 
 def test_a_late_copy_of_the_previous_episodes_resolve_is_ignored() -> None:
     second = _occurrence("firing", episode=2, previous_ends_at=T0 + timedelta(minutes=5))
     late = T0 + timedelta(minutes=5)
-    assert arrival(second, "resolved", late, T0, None) is Arrival.IGNORE
-    assert arrival(second, "resolved", late + timedelta(minutes=1), T0, None) is Arrival.RESOLVE
+    assert arrival(second, "resolved", late) is Arrival.IGNORE
+    assert arrival(second, "resolved", late + timedelta(minutes=1)) is Arrival.RESOLVE
 
 
-def test_a_repeat_reminds_only_when_unacknowledged_delivered_and_not_told_lately() -> None:
-    later = T0 + timedelta(minutes=13)
-    assert arrival(_occurrence("firing"), "firing", None, later, 720) is Arrival.REMIND
-    assert arrival(_occurrence("firing"), "firing", None, T0 + timedelta(minutes=5), 720) is (
-        Arrival.IGNORE
-    )
-    acked = _occurrence("firing", acknowledged=True)
-    assert arrival(acked, "firing", None, later, 720) is Arrival.IGNORE
-    pending = _occurrence("firing", undelivered=True)
-    assert arrival(pending, "firing", None, later, 720) is Arrival.IGNORE
-    assert arrival(_occurrence("firing"), "firing", None, later, None) is Arrival.IGNORE
+def test_an_alertmanager_repeat_changes_nothing_the_escalation_timer_reminds() -> None:
+    assert arrival(_occurrence("firing"), "firing", None) is Arrival.IGNORE
+    assert arrival(_occurrence("firing", acknowledged=True), "firing", None) is Arrival.IGNORE
 
 
 def test_only_p0_pages_use_the_p0_reserve_and_only_p0_is_never_folded() -> None:

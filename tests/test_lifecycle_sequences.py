@@ -227,22 +227,14 @@ def test_one_bad_channel_error_does_not_stop_the_dispatcher(
     assert rows == {"slack_alerts": "failed", "telegram": "sent"}
 
 
-def test_an_unacknowledged_p0_repeat_reminds_as_a_reply_and_an_ack_stops_it(
-    client: object, database_url: str, telegram: TelegramStandin
+def test_an_alertmanager_repeat_reminds_nobody_the_escalation_timer_does(
+    client: object, database_url: str
 ) -> None:
-    _post(client, alert())
-    with running(database_url, _settings(telegram)):
-        page = telegram.wait_for(lambda m: "GlobalGuard" in m.text, 10)
-        _wait_state_in(database_url, {"sent", "unsent"})  # the page is recorded as delivered
-        query(database_url, "UPDATE notification SET created_at = created_at - interval '13 min'")
-        repeat = _post(client, alert())  # Alertmanager's repeat_interval
-        assert repeat["reminders"] == 1
-        reminder = telegram.wait_for(lambda m: "STILL FIRING" in m.text, 10)
-    assert reminder.reply_to == page.message_id
-    assert query(database_url, "SELECT count(*) FROM alert_history") == [(1,)]
-    assert _post(client, alert())["reminders"] == 0  # just reminded
+    """One mechanism: Alertmanager's repeat_interval re-sends the alert; it queues nothing.
+    The P0's escalation timer (started with the episode) reminds (tests/test_escalation.py)."""
+    first = _post(client, alert())
+    assert first["queued"] == 2 and first["escalations"] == 1
     query(database_url, "UPDATE notification SET created_at = created_at - interval '13 min'")
-    (alert_id,) = query(database_url, "SELECT id FROM alert_history")[0]
-    acked = client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": "alice"})  # type: ignore[attr-defined]
-    assert acked.status_code == 200
-    assert _post(client, alert())["reminders"] == 0  # acknowledged: nobody is reminded
+    repeat = _post(client, alert())  # Alertmanager's repeat_interval
+    assert repeat["reminders"] == 0 and repeat["queued"] == 0 and repeat["escalations"] == 0
+    assert query(database_url, "SELECT state, remind_every FROM escalation") == [("waiting", 300)]

@@ -185,13 +185,18 @@ def test_a_reminder_acknowledges_and_an_earlier_episodes_message_points_to_the_n
     page = telegram.wait_for(lambda m: "[P1] A" in m.text, 20)
     wait_rows(database_url, "SELECT state FROM notification WHERE target = 'telegram'",
               [("sent",)], 10)  # fmt: skip
-    query(database_url, "UPDATE notification SET created_at = created_at - interval '51 min'")
-    _webhook(pipeline, a)  # Alertmanager's repeat of the unacknowledged P1
+    # The P1's escalation timer comes due (30 min in the shipped policy): a reminder.
+    query(database_url, "UPDATE escalation SET remind_at = d76_now(), next_at = d76_now()")
     reminder = telegram.wait_for(lambda m: "STILL FIRING: A" in m.text, 20)
     assert reminder.reply_to == page.message_id
     telegram.press(reminder, dict(reminder.buttons)["✅ Ack"], user_id=ALICE)
     assert _answers(telegram, 1) == ["Acknowledged"]
-    wait_rows(database_url, "SELECT acknowledged FROM alert_history", [(True,)], 10)
+    wait_rows(
+        database_url,
+        "SELECT acknowledged FROM alert_history WHERE alertname = 'AlertA'",
+        [(True,)],
+        10,
+    )
 
     _webhook(pipeline, {**a, "status": "resolved", "endsAt": "2026-11-24T03:05:00.000Z"})
     _webhook(pipeline, a)  # it fires again: a new episode, paged anew

@@ -44,6 +44,7 @@ def test_a_firing_alert_is_stored_with_the_seed_columns_and_queued(
         "queued": 2,  # the seed's P0 plan: Telegram and Slack #critical
         "refired": 0,
         "reminders": 0,
+        "escalations": 1,  # the P0 escalation timer started
     }
     rows = query(
         database_url,

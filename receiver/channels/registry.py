@@ -29,10 +29,10 @@ class ChannelKind:
 
 
 def _telegram(item: Claimed) -> Outgoing:
-    # A page and its reminders carry the buttons; a resolved (or fired-and-resolved) does not.
+    # A page, its reminders and its escalation carry the buttons; a resolved does not.
     buttons = (
         messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
-        if item.kind in (Kind.FIRING, Kind.REMINDER)
+        if item.kind in (Kind.FIRING, Kind.REMINDER, Kind.ESCALATION)
         else ()
     )
     return Outgoing(text=messages.telegram_text(item), reply_to=item.reply_to, buttons=buttons)
@@ -73,7 +73,7 @@ KINDS: dict[str, ChannelKind] = {
     for kind in (
         ChannelKind(
             "telegram",
-            build=lambda settings, _target: TelegramChannel(settings.telegram),
+            build=lambda settings, target: TelegramChannel(settings.telegram, target),
             message=_telegram,
             digest=lambda digest: Outgoing(text=messages.telegram_digest_text(digest)),
         ),

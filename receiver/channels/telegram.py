@@ -79,20 +79,22 @@ class _EntityError(Exception):
 
 
 class TelegramChannel:
-    name = "telegram"
-
-    def __init__(self, settings: TelegramSettings) -> None:
+    def __init__(self, settings: TelegramSettings, target: str = "telegram") -> None:
         # Opt in to python-telegram-bot's coming timedelta periods (RetryAfter.retry_after);
         # otherwise every 429 also raises a deprecation warning. _translate accepts both.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
+        self.name = target
         self._settings = settings
-        self._chat_id = telegram_buttons.current_chat(settings.api_url, settings.chat_id or "")
+        self._configured_chat = settings.chat_for(target) or ""
+        self._chat_id = telegram_buttons.current_chat(settings.api_url, self._configured_chat)
         self._loop = asyncio.new_event_loop()
         self._bot: Bot | None = None
 
     def _ensure_bot(self) -> Bot:
         if not self._settings.configured:
             raise NotConfigured("telegram: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set")
+        if not self._configured_chat:
+            raise NotConfigured(f"{self.name}: TELEGRAM_ESCALATION_CHAT_ID is not set")
         if self._bot is None:
             bot = make_bot(self._settings)
             self._run(bot.initialize())  # getMe: fails fast on a wrong token
@@ -112,7 +114,7 @@ class TelegramChannel:
             )
             self._chat_id = str(exc.new_chat_id)
             telegram_buttons.follow(
-                self._settings.api_url, self._settings.chat_id or "", self._chat_id
+                self._settings.api_url, self._configured_chat, self._chat_id
             )  # the poller follows too
             raise _Migrated() from None
         except BadRequest as exc:

@@ -80,19 +80,23 @@ def sign_buttons(
 
 
 def is_alert_message(
-    conn: psycopg2.extensions.connection, alert_id: int, message_id: int | str
+    conn: psycopg2.extensions.connection,
+    alert_id: int,
+    message_id: int | str,
+    target: str = "telegram",
 ) -> bool:
-    """Whether ``message_id`` is a Telegram message sent with buttons for ``alert_id``: its
-    firing page or a reminder, as recorded on the notification or on any of its attempts."""
+    """Whether ``message_id`` is a message sent with buttons for ``alert_id`` to ``target``
+    (the chat it was pressed in): its page, a reminder or its escalation, as recorded on the
+    notification or on any of its attempts."""
     with conn, conn.cursor() as cur:
         cur.execute(
             """SELECT EXISTS (
                    SELECT 1 FROM notification n
                      LEFT JOIN notification_attempt t ON t.notification_id = n.id
-                    WHERE n.alert_id = %(alert)s AND n.target = 'telegram'
-                      AND n.kind IN ('firing', 'reminder')
+                    WHERE n.alert_id = %(alert)s AND n.target = %(target)s
+                      AND n.kind IN ('firing', 'reminder', 'escalation')
                       AND (n.message_id = %(message)s OR t.message_id = %(message)s))""",
-            {"alert": alert_id, "message": str(message_id)},
+            {"alert": alert_id, "message": str(message_id), "target": target},
         )
         row = cur.fetchone()
     return bool(row and row[0])

@@ -34,6 +34,10 @@ from receiver.config import Settings
 
 log = logging.getLogger("d76.telegram")
 LOCK = "d76-telegram-updates"
+_CHAT_VARIABLE = {
+    "telegram": "TELEGRAM_CHAT_ID",
+    "telegram_escalation": "TELEGRAM_ESCALATION_CHAT_ID",
+}
 
 
 def _iso(moment: datetime) -> str:
@@ -138,30 +142,32 @@ class UpdatePoller:
         except TelegramError as exc:  # e.g. "query is too old": nothing more to do
             log.warning("answerCallbackQuery failed: %s", type(exc).__name__)
 
-    def _chat_matches(self, loop: asyncio.AbstractEventLoop, bot: Bot, chat_id: str) -> bool:
-        """Is ``chat_id`` the configured chat, or the supergroup it migrated to?"""
-        configured = self._tg.chat_id or ""
-        if chat_id == telegram_buttons.current_chat(self._tg.api_url, configured):
-            return True
-        # Another dispatcher's channel may have followed a migration: ask Telegram whether the
+    def _chat_target(self, loop: asyncio.AbstractEventLoop, bot: Bot, chat_id: str) -> str | None:
+        """The target whose chat ``chat_id`` is (a configured chat, or the supergroup it
+        migrated to); None for any other chat."""
+        api = self._tg.api_url
+        chats = self._tg.chats()
+        for configured, target in chats.items():
+            if chat_id == telegram_buttons.current_chat(api, configured):
+                return target
+        # Another dispatcher's channel may have followed a migration: ask Telegram whether a
         # chat we know became this one (getChat on a migrated group answers ChatMigrated).
-        try:
-            loop.run_until_complete(
-                bot.get_chat(telegram_buttons.current_chat(self._tg.api_url, configured))
-            )
-        except ChatMigrated as exc:
-            if str(exc.new_chat_id) == chat_id:
-                log.error(
-                    "telegram chat %s migrated to %s: following it; set TELEGRAM_CHAT_ID=%s",
-                    configured,
-                    chat_id,
-                    chat_id,
+        for configured, target in chats.items():
+            try:
+                loop.run_until_complete(
+                    bot.get_chat(telegram_buttons.current_chat(api, configured))
                 )
-                telegram_buttons.follow(self._tg.api_url, configured, chat_id)
-                return True
-        except TelegramError as exc:
-            log.warning("getChat failed: %s", type(exc).__name__)
-        return False
+            except ChatMigrated as exc:
+                if str(exc.new_chat_id) == chat_id:
+                    log.error(
+                        "telegram chat %s migrated to %s: following it; set %s=%s",
+                        configured, chat_id, _CHAT_VARIABLE[target], chat_id,
+                    )  # fmt: skip
+                    telegram_buttons.follow(api, configured, chat_id)
+                    return target
+            except TelegramError as exc:
+                log.warning("getChat failed: %s", type(exc).__name__)
+        return None
 
     def _handle(
         self, loop: asyncio.AbstractEventLoop, bot: Bot, conn: Any, press: CallbackQuery
@@ -180,9 +186,10 @@ class UpdatePoller:
         assert message is not None
         allowed = not self._tg.allowed_user_ids or user.id in self._tg.allowed_user_ids
         # The allow-list first: a stranger's press costs no Bot API call.
-        in_chat = allowed and self._chat_matches(loop, bot, chat_id)
-        bound = in_chat and telegram_buttons.is_alert_message(
-            conn, pressed.alert_id, message.message_id
+        target = self._chat_target(loop, bot, chat_id) if allowed else None
+        in_chat = target is not None
+        bound = target is not None and telegram_buttons.is_alert_message(
+            conn, pressed.alert_id, message.message_id, target
         )
         view = store.alert_view(conn, pressed.alert_id) if bound and allowed else None
         if view is None:

@@ -1,5 +1,6 @@
-"""Timed chores the dispatcher runs between deliveries: its heartbeat, the dead man's switch,
-the sweep of permanently failed notifications, and the daily summary (retried until sent).
+"""Timed chores the dispatcher runs between deliveries: its heartbeat, the escalation timers
+(reminders, escalations, expired acknowledgements), the dead man's switch, the sweep of
+permanently failed notifications, and the daily summary (retried until sent).
 
 Each chore has its own period and runs when due; one that raises is logged and tried again at
 its next period, so no chore can stop delivery.
@@ -16,7 +17,7 @@ from receiver.channels.base import Channel, DeliveryError, NotConfigured
 from receiver.config import Settings
 from receiver.delivery import daily_summary
 from receiver.delivery.deadman import DeadMansSwitch
-from receiver.store import db, health, outbox, reports
+from receiver.store import db, escalation, health, outbox, reports
 
 log = logging.getLogger("d76.dispatcher")
 
@@ -63,6 +64,11 @@ class Chores:
         self._chores: list[tuple[str, float, Callable[[db.Connection], object]]] = [
             ("heartbeat", 5.0, lambda conn: health.touch_dispatcher(conn, name)),
             (
+                "escalation",
+                settings.escalation.check_seconds,
+                lambda conn: self._escalate(conn, settings),
+            ),
+            (
                 "sweep",
                 min(60.0, dispatcher.sweep_after_seconds / 2),
                 lambda conn: self._sweep(conn, settings),
@@ -88,6 +94,20 @@ class Chores:
         )
         if swept:
             log.info("%s failed notification(s) queued again", swept)
+
+    @staticmethod
+    def _escalate(conn: db.Connection, settings: Settings) -> None:
+        """Take the due escalation steps, a bounded batch at a time (the rest next period)."""
+        retry_for = settings.dispatcher.retry_for_hours * 3600
+        for _ in range(10):
+            done = escalation.advance_due(conn, retry_for_seconds=retry_for, limit=100)
+            if done.timers:
+                log.info(
+                    "escalation: %s reminder(s), %s escalation(s), %s expired ack(s) queued",
+                    done.reminders, done.escalations, done.ack_expiries,
+                )  # fmt: skip
+            if done.timers < 100:
+                return
 
     def _summary(self, conn: db.Connection, hour: int, minute: int) -> None:
         now = datetime.now(UTC)

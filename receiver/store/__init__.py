@@ -3,6 +3,7 @@
 - ``db``: connections, migrations, LISTEN/NOTIFY, advisory locks
 - ``ingest``: the webhook's one transaction (alerts stored, notifications queued)
 - ``outbox``: claiming notifications and recording their fenced outcomes
+- ``escalation``: the escalation timers (reminders, escalation, an ack's expiry)
 - ``budget``: the per-destination rate budget
 - ``digests``: storm digests
 - ``history``: the history API, page and CLI; ``stats``: their counts and times

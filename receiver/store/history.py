@@ -10,6 +10,7 @@ import psycopg2.extras
 
 from receiver.model import Action, Claimed
 from receiver.query_params import HistoryFilter
+from receiver.store import escalation
 from receiver.store.db import Connection
 
 
@@ -29,6 +30,7 @@ def acknowledge(conn: Connection, alert_id: int, actor: str, comment: str | None
                 "VALUES (%s, 'ack', %s, %s)",
                 (alert_id, actor, json.dumps({"comment": comment} if comment else {})),
             )
+            escalation.acknowledged(cur, [alert_id])
             return True
         cur.execute("SELECT 1 FROM alert_history WHERE id = %s", (alert_id,))
         return cur.fetchone() is not None
@@ -206,6 +208,7 @@ def alert_detail(conn: Connection, alert_id: int) -> dict[str, Any] | None:
         alert["actions"] = [
             dict(zip(("action", "actor", "at", "detail"), r, strict=True)) for r in cur.fetchall()
         ]
+        alert["escalation"] = escalation.timer_detail(cur, alert_id)
     return alert
 
 
@@ -223,10 +226,12 @@ def acknowledge_matching(
                     WHERE {where} AND NOT acknowledged
                 RETURNING id)
                 INSERT INTO alert_action (alert_id, action, actor, detail)
-                SELECT id, 'ack', %(actor)s, %(detail)s FROM acked""",
+                SELECT id, 'ack', %(actor)s, %(detail)s FROM acked RETURNING alert_id""",
             params,
         )
-        return int(cur.rowcount)
+        acked = [int(row[0]) for row in cur.fetchall()]
+        escalation.acknowledged(cur, acked)
+        return len(acked)
 
 
 def prune(conn: Connection, keep_days: int) -> int:

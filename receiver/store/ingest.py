@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import psycopg2.extras
 
 from receiver.lifecycle import Arrival, arrival
-from receiver.model import AlertStatus, Kind, Occurrence, priority_of
+from receiver.model import AlertStatus, EscalationRule, Kind, Occurrence, priority_of
+from receiver.store import escalation
 from receiver.store.db import Connection, notify
 from receiver.webhook_parser import Alert, Notification
 
@@ -30,7 +31,10 @@ class IngestResult:
     resolved: int  # occurrences that became resolved
     queued: int  # notifications queued for delivery
     refired: int = 0  # resolved occurrences that fired again (a new episode)
-    reminders: int = 0  # reminders queued for still-firing, unacknowledged occurrences
+    # Kept in the webhook's answer for its readers: always 0 since reminders moved from
+    # Alertmanager's repeats to the escalation timers (store/escalation.py).
+    reminders: int = 0
+    escalations: int = 0  # escalation timers started (new firing episodes with a policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +42,12 @@ class IngestPolicy:
     """What the webhook needs of the delivery settings."""
 
     retry_for_seconds: float = 24 * 3600  # a notification is given up this long after queueing
-    remind_after_seconds: Mapping[str, float] = field(default_factory=dict)  # by severity
-    remind_targets: Sequence[str] = ()  # where reminders go (Telegram: a reply to the page)
+    # By severity: reminders, escalation, ack expiry (the timer starts with the episode).
+    escalation: Mapping[str, EscalationRule] = field(default_factory=dict)
 
 
 _CURRENT = """
-SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at,
-       (SELECT max(n.created_at) FROM notification n
-         WHERE n.alert_id = a.id AND n.kind IN ('firing', 'reminder')),
-       EXISTS (SELECT 1 FROM notification n
-                WHERE n.alert_id = a.id AND n.kind IN ('firing', 'reminder')
-                  AND n.state IN ('queued', 'sending', 'folded')),
-       d76_now()
+SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at
   FROM alert_history a
   JOIN unnest(%s::text[], %s::timestamptz[]) AS k(fingerprint, starts_at)
     ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
@@ -75,14 +73,15 @@ UPDATE alert_history a
 RETURNING a.id, a.severity
 """
 
-# A firing (or reminder) that has not gone out when its alert resolves never will: the
-# resolved message says "fired at X, resolved at Y". One already in a digest being sent, or
-# being sent itself, stays: the resolved waits for it (messages of one alert go in order).
+# A firing (or reminder, or escalation) that has not gone out when its alert resolves never
+# will: the resolved message says "fired at X, resolved at Y". One already in a digest being
+# sent, or being sent itself, stays: the resolved waits for it (messages of one alert go in
+# order).
 _SUPERSEDE = """
 UPDATE notification n
    SET state = CASE WHEN n.kind = 'firing' THEN 'superseded' ELSE 'cancelled' END,
        last_error = 'resolved before delivery', digest_id = NULL, lease_until = NULL
- WHERE n.alert_id = ANY(%s) AND n.kind IN ('firing', 'reminder')
+ WHERE n.alert_id = ANY(%s) AND n.kind IN ('firing', 'reminder', 'escalation')
    AND (n.state = 'queued'
         OR (n.state = 'folded'
             AND EXISTS (SELECT 1 FROM digest d WHERE d.id = n.digest_id AND d.state = 'pending')))
@@ -94,6 +93,11 @@ ON CONFLICT (alert_id, kind, target) WHERE kind <> 'reminder' DO NOTHING
 RETURNING id
 """
 _QUEUE_TEMPLATE = "(%s, %s, %s, %s, %s, d76_now() + make_interval(secs => %s))"
+
+
+def _routed(rule: EscalationRule, targets: Sequence[str]) -> EscalationRule:
+    """Reminders go only where the alert went (a reply to its page); escalation goes further."""
+    return replace(rule, remind_to=tuple(t for t in rule.remind_to if t in targets))
 
 
 def _unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
@@ -139,21 +143,17 @@ def _history_row(alert: Alert, notification: Notification, episode: int) -> tupl
 
 def _current(
     cur: psycopg2.extensions.cursor, alerts: Sequence[Alert]
-) -> tuple[dict[tuple[str, datetime], Occurrence], datetime | None]:
-    """The newest episode of each occurrence, locked; and the database's time (None when none
-    exists yet: only a known occurrence's reminder needs it, so a new alert costs no query)."""
+) -> dict[tuple[str, datetime], Occurrence]:
+    """The newest episode of each occurrence, locked."""
     cur.execute(_CURRENT, ([a.fingerprint for a in alerts], [a.starts_at for a in alerts]))
-    rows = cur.fetchall()
     newest: dict[tuple[str, datetime], Occurrence] = {}
-    now: datetime | None = None
-    for row in rows:
-        rid, fp, starts, episode, severity, status, acked, ends, told, undelivered, now = row
+    for rid, fp, starts, episode, severity, status, acked, ends in cur.fetchall():
         before = newest.get((fp, starts))
         newest[(fp, starts)] = Occurrence(
             rid, fp, starts, episode, severity, status, acked, ends,
-            before.ends_at if before else None, told, undelivered,
+            before.ends_at if before else None,
         )  # fmt: skip
-    return newest, now
+    return newest
 
 
 @dataclass
@@ -161,24 +161,18 @@ class _Plan:
     inserts: dict[tuple[str, datetime], tuple[Any, ...]] = field(default_factory=dict)
     refires: set[tuple[str, datetime]] = field(default_factory=set)
     resolves: list[tuple[Any, ...]] = field(default_factory=list)
-    reminders: list[Occurrence] = field(default_factory=list)
 
 
 def _plan(
     alerts: Sequence[Alert],
     notification: Notification,
     current: Mapping[tuple[str, datetime], Occurrence],
-    now: datetime | None,
-    policy: IngestPolicy,
 ) -> _Plan:
     plan = _Plan()
     for alert in alerts:
         key = (alert.fingerprint, alert.starts_at)
         occurrence = current.get(key)
-        severity = alert.labels.get("severity", "none")
-        decision = arrival(
-            occurrence, alert.status, alert.ends_at, now, policy.remind_after_seconds.get(severity)
-        )
+        decision = arrival(occurrence, alert.status, alert.ends_at)
         if decision is Arrival.NEW:
             plan.inserts[key] = _history_row(alert, notification, 1)
         elif decision is Arrival.REFIRE:
@@ -191,9 +185,6 @@ def _plan(
             plan.resolves.append(
                 (occurrence.id, alert.ends_at, json.dumps(alert.annotations), title, message)
             )
-        elif decision is Arrival.REMIND:
-            assert occurrence is not None
-            plan.reminders.append(occurrence)
     return plan
 
 
@@ -202,7 +193,7 @@ class _Tally:
     new: int = 0
     resolved: int = 0
     refired: int = 0
-    reminders: int = 0
+    escalations: int = 0
     queued: int = 0
 
 
@@ -222,12 +213,16 @@ def _apply(
         queue.extend((alert_id, kind, target, priority, fingerprint, retry_for) for target in to)
 
     inserted: set[tuple[str, datetime]] = set()
+    timers: list[tuple[int, EscalationRule]] = []
     if plan.inserts:
         rows = psycopg2.extras.execute_values(cur, _INSERT, list(plan.inserts.values()), fetch=True)
         for alert_id, fingerprint, starts_at, status, severity in rows:
             key = (fingerprint, starts_at)
             inserted.add(key)
             tell(alert_id, fingerprint, status, severity, targets)
+            rule = policy.escalation.get(severity)
+            if rule is not None and status == AlertStatus.FIRING:
+                timers.append((alert_id, _routed(rule, targets)))
             if key in plan.refires:
                 tally.refired += 1
             else:
@@ -242,14 +237,13 @@ def _apply(
             fetch=True,
         )
         fingerprints = {o.id: o.fingerprint for o in current.values()}
-        cur.execute(_SUPERSEDE, ([alert_id for alert_id, _ in rows],))
+        resolved_ids = [alert_id for alert_id, _ in rows]
+        cur.execute(_SUPERSEDE, (resolved_ids,))
+        escalation.stop(cur, resolved_ids)
         for alert_id, severity in rows:
             tell(alert_id, fingerprints[alert_id], Kind.RESOLVED, severity, targets)
         tally.resolved += len(rows)
-    remind_to = [t for t in policy.remind_targets if t in targets]
-    for occurrence in plan.reminders if remind_to else ():
-        tell(occurrence.id, occurrence.fingerprint, Kind.REMINDER, occurrence.severity, remind_to)
-        tally.reminders += 1
+    tally.escalations += escalation.start(cur, timers)
     if queue:
         tally.queued += len(
             psycopg2.extras.execute_values(cur, _QUEUE, queue, template=_QUEUE_TEMPLATE, fetch=True)
@@ -266,7 +260,7 @@ def ingest(
     """Store every alert and queue its notifications in one transaction; commit before return.
 
     Idempotent: the same occurrence posted again (a retry, a second Alertmanager) changes
-    nothing and queues nothing, apart from a due reminder.
+    nothing and queues nothing.
     """
     policy = policy or IngestPolicy()
     alerts = _unique_occurrences(notification.alerts)
@@ -283,8 +277,8 @@ def ingest(
             )
         pending = alerts
         for _ in range(3):  # a concurrent first insert of the same occurrence: decide again
-            current, now = _current(cur, pending)
-            plan = _plan(pending, notification, current, now, policy)
+            current = _current(cur, pending)
+            plan = _plan(pending, notification, current)
             conflicted = _apply(cur, plan, current, targets, policy, tally)
             pending = [a for a in pending if (a.fingerprint, a.starts_at) in conflicted]
             if not pending:
@@ -299,5 +293,5 @@ def ingest(
         resolved=tally.resolved,
         queued=tally.queued,
         refired=tally.refired,
-        reminders=tally.reminders,
+        escalations=tally.escalations,
     )

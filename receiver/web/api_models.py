@@ -95,11 +95,29 @@ class AlertAction(BaseModel):
     detail: dict[str, Any]
 
 
+class EscalationTimer(BaseModel):
+    """The alert's escalation timer (reminders, escalation, the ack's expiry)."""
+
+    state: str = Field(description="waiting, acknowledged or done")
+    next_at: datetime | None = Field(description="When its next step is due.")
+    remind_at: datetime | None
+    escalate_at: datetime | None
+    resume_at: datetime | None = Field(description="When the acknowledgement expires.")
+    escalated_at: datetime | None
+    reminders: int
+    ack_expiries: int
+    remind_to: list[str]
+    escalate_to: list[str]
+    mentions: list[str]
+
+
 class AlertDetail(Alert):
-    """The alert with its lifecycle: notifications with every attempt, and actions."""
+    """The alert with its lifecycle: notifications with every attempt, actions, and its
+    escalation timer (null when its severity has no escalation policy)."""
 
     notifications: list[Notification]
     actions: list[AlertAction]
+    escalation: EscalationTimer | None = None
 
 
 class Acknowledged(BaseModel):

@@ -18,6 +18,8 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from receiver.store import escalation
+
 log = logging.getLogger("d76.receiver")
 
 
@@ -156,6 +158,18 @@ class DeliveryStateCollector(Collector):
             "d76_receiver_watchdog_age_seconds",
             "Seconds since the Watchdog alert last arrived (the dead man's switch watches it).",
         )
+        steps = CounterMetricFamily(
+            "d76_receiver_escalation_steps",
+            "Escalation steps taken: reminders and escalations queued, acknowledgements that "
+            "expired (the escalation timers in PostgreSQL, whichever dispatcher took them).",
+            labels=["step"],
+        )
+        timers = GaugeMetricFamily(
+            "d76_receiver_escalation_timers",
+            "Escalation timers of firing alerts, by state (waiting: unacknowledged, "
+            "reminders running; acknowledged: paused until resolved or the ack expires).",
+            labels=["state"],
+        )
         latency = GaugeMetricFamily(
             "d76_receiver_delivery_latency_seconds",
             "Webhook arrival to channel acceptance, over notifications sent in the last 10 "
@@ -194,6 +208,8 @@ class DeliveryStateCollector(Collector):
                          FROM heartbeat"""
                 )
                 alive, watchdog_seconds = cur.fetchone() or (0, None)
+                step_totals = escalation.totals(cur)
+                timer_counts = escalation.timers_by_state(cur)
         except Exception as exc:  # a scrape must answer even when the database is down
             log.warning("metrics: cannot read delivery state: %s", exc)
             up.add_metric([], 0)
@@ -224,4 +240,9 @@ class DeliveryStateCollector(Collector):
         dispatchers.add_metric([], alive)
         if watchdog_seconds is not None:
             watchdog_age.add_metric([], float(watchdog_seconds))
+        for step in escalation.STEPS:
+            steps.add_metric([step], step_totals.get(step, 0))
+        for state in ("waiting", "acknowledged"):
+            timers.add_metric([state], timer_counts.get(state, 0))
         yield from (counts, oldest, up, retries, digests, latency, dispatchers, watchdog_age)
+        yield from (steps, timers)

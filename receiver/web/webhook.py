@@ -29,12 +29,10 @@ def _check_token() -> None:
 
 
 def ingest_policy(settings: Settings) -> store.IngestPolicy:
-    """What ingest needs of the delivery settings: when to give up, when to remind."""
-    d = settings.dispatcher
+    """What ingest needs of the delivery settings: when to give up, how to escalate."""
     return store.IngestPolicy(
-        retry_for_seconds=d.retry_for_hours * 3600,
-        remind_after_seconds={sev: minutes * 60 for sev, minutes in d.remind_after_minutes.items()},
-        remind_targets=tuple(d.remind_targets),
+        retry_for_seconds=settings.dispatcher.retry_for_hours * 3600,
+        escalation=settings.escalation_rules(),
     )
 
 
@@ -63,4 +61,5 @@ def receive() -> ResponseReturnValue:
         queued=result.queued,
         refired=result.refired,
         reminders=result.reminders,
+        escalations=result.escalations,
     )
