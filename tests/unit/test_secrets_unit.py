@@ -18,6 +18,16 @@ from d76secrets import MASK, Redactor, write_private
 TOKEN = "123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-xyz"
 
 
+def _redaction_installed() -> bool:
+    """Whether redaction is on in this process: a handler added now gets its filter."""
+    probe, logger = logging.Handler(), logging.getLogger("d76.test.redaction.probe")
+    logger.addHandler(probe)
+    try:
+        return any(isinstance(f, d76secrets.RedactingFilter) for f in probe.filters)
+    finally:
+        logger.removeHandler(probe)
+
+
 def test_the_redactor_removes_values_and_known_shapes() -> None:
     redact = Redactor(["hunter2-secret"])
     line = (
@@ -51,7 +61,7 @@ def test_installed_redaction_covers_later_handlers_and_stderr(
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
     logger = logging.getLogger("d76.test.redaction")
-    before = d76secrets._installed
+    before = _redaction_installed()
     try:
         d76secrets.install_log_redaction()
         assert isinstance(sys.stderr, d76secrets.RedactingStream)
@@ -72,7 +82,7 @@ def test_installed_redaction_covers_later_handlers_and_stderr(
     finally:
         logger.handlers.clear()
         monkeypatch.delenv("SMTP_PASSWORD")
-        if before is not None:
+        if before:
             d76secrets.install_log_redaction()
         else:  # leave the rest of the session's logging as it found it
             d76secrets.uninstall_log_redaction()
