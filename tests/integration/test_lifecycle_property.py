@@ -47,6 +47,7 @@ from receiver.delivery import Dispatcher
 from receiver.model import Claimed
 from receiver.store import outbox
 from receiver.webhook_parser import parse
+from tests.support.database import empty_tables
 from tests.support.payloads import ZERO_TIME, alert, payload
 
 TARGETS = ("telegram", "telegram_b")
@@ -144,16 +145,6 @@ class Clock:
                 self.apply(conn)
 
 
-def _truncate(url: str) -> None:
-    conn = psycopg2.connect(url)
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            "TRUNCATE alert_history, notification, notification_attempt, digest, channel_send, "
-            "alert_action, daily_summary, heartbeat, destination RESTART IDENTITY CASCADE"
-        )
-    conn.close()
-
-
 def _settings() -> config.Settings:
     return config.Settings.model_validate(
         {
@@ -179,7 +170,7 @@ def test_the_lifecycle_holds_under_any_interleaving(database_url: str) -> None:
     class Lifecycle(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            _truncate(url)
+            empty_tables(url)  # each example starts from an empty database
             self.clock = Clock()
             self.log: list[Delivered] = []
             self.channels = {t: FaultyChannel(t, self.clock, self.log) for t in TARGETS}
