@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system venv run run-ha reload test lint format docs check-config bench clean
+.PHONY: help install system venv run run-ha reload test test-unit lint format docs check-config bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ reload: venv ## apply edited prometheus/rules/*.yml and alertmanager.yml to the 
 
 test: install lint ## lint, then every test against real Prometheus, Alertmanager and PostgreSQL
 	@$(PY) -m pytest
+
+test-unit: venv ## the unit tests alone: seconds, no services
+	@$(PY) -m pytest tests/unit -q
 
 lint: venv ## ruff (lint and format check) and mypy
 	@$(PY) -m ruff check .
