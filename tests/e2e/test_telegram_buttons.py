@@ -193,7 +193,12 @@ def test_a_reminder_acknowledges_and_an_earlier_episodes_message_points_to_the_n
     assert reminder.reply_to == page.message_id
     telegram.press(reminder, dict(reminder.buttons)["✅ Ack"], user_id=ALICE)
     assert _answers(telegram, 1) == ["Acknowledged"]
-    wait_rows(database_url, "SELECT acknowledged FROM alert_history", [(True,)], 10)
+    wait_rows(
+        database_url,
+        "SELECT acknowledged FROM alert_history WHERE alertname = 'AlertA'",
+        [(True,)],
+        10,
+    )
 
     _webhook(pipeline, {**a, "status": "resolved", "endsAt": "2026-11-24T03:05:00.000Z"})
     _webhook(pipeline, a)  # it fires again: a new episode, paged anew
