@@ -11,7 +11,21 @@ from stack.render import Ports
 # Ports come from below the kernel's ephemeral range (32768-60999 by default): a port taken
 # from that range can be grabbed by any outgoing connection between the check and the
 # server's bind.
-_PORT_RANGE = (20000, 32000)
+_FULL_RANGE = (20000, 32000)
+
+
+def _worker_range() -> tuple[int, int]:
+    """Each pytest-xdist worker (gw0, gw1, ...) draws from its own slice of the range, so two
+    workers never hand out the same port between one's check and its server's bind."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker) if worker.isdigit() else 0
+    low, high = _FULL_RANGE
+    size = (high - low) // max(count, 1)
+    return low + index * size, low + (index + 1) * size - 1
+
+
+_PORT_RANGE = _worker_range()
 _handed_out: set[int] = set()
 _ports = random.Random(os.getpid())
 
