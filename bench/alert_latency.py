@@ -30,6 +30,7 @@ import yaml
 from bench.common import (
     CHAT,
     Bench,
+    Figure,
     Row,
     Stat,
     command,
@@ -47,6 +48,16 @@ ALERT = "GlobalGuardDailyLossLimit"
 NATIVE = "bench-alertmanager-telegram"
 FIRING_GOAL = 3.0  # s: ≤ 1 s to the next scrape, ≤ 1 s to the next evaluation, seed's < 1 s
 RESOLVED_GOAL = 4.0  # s: the same and the test timers' 1 s group_interval
+FIRING = Figure(
+    "gauge_telegram_firing",
+    "gauge → Telegram, firing (P0)",
+    f"max ≤ {FIRING_GOAL:.0f} s (scrape 1 s + evaluation 1 s + seed's < 1 s)",
+)
+RESOLVED = Figure(
+    "gauge_telegram_resolved",
+    "gauge back → Telegram, resolved (P0)",
+    f"max ≤ {RESOLVED_GOAL:.0f} s (the same + 1 s test group_interval)",
+)
 
 
 def _play(stack: Stack, scenario: str) -> None:
@@ -108,7 +119,9 @@ def _wait_both(
         time.sleep(0.05)
     kind = "resolved" if resolved else "firing"
     texts = "\n---\n".join(m.text for m in telegram.sent()[after:]) or "(none)"
-    raise AssertionError(f"no {kind} message from both senders within {timeout:.0f}s; got:\n{texts}")
+    raise AssertionError(
+        f"no {kind} message from both senders within {timeout:.0f}s; got:\n{texts}"
+    )
 
 
 def _stats(values: list[float]) -> list[Stat]:
@@ -186,24 +199,18 @@ def run(args: argparse.Namespace) -> list[Row]:
     print("\nscrape 1s, evaluation 1s, for: 0s, P0 group_wait 0s, group_interval 1s (test timers)")
     reproduce = command("bench.alert_latency", parser(), args)
     native_name = "Alertmanager's own telegram_configs, same alert"
-    note = f"{len(fired)} cycles, budget lifted"
+    note = f"{len(fired)} cycle{'' if len(fired) == 1 else 's'}, budget lifted"
     return [
-        Row(
-            key="gauge_telegram_firing",
-            figure="gauge → Telegram, firing (P0)",
-            goal=f"max ≤ {FIRING_GOAL:.0f} s (scrape 1 s + evaluation 1 s + seed's < 1 s)",
-            command=reproduce,
+        FIRING.row(
+            reproduce,
             measured=_stats(fired),
             comparison_name=native_name,
             comparison=_stats(fired_native),
             met=max(fired) <= FIRING_GOAL,
             note=note,
         ),
-        Row(
-            key="gauge_telegram_resolved",
-            figure="gauge back → Telegram, resolved (P0)",
-            goal=f"max ≤ {RESOLVED_GOAL:.0f} s (the same + 1 s test group_interval)",
-            command=reproduce,
+        RESOLVED.row(
+            reproduce,
             measured=_stats(resolved),
             comparison_name=native_name,
             comparison=_stats(resolved_native),
@@ -215,10 +222,7 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 BENCH = Bench(
     name="alert_latency",
-    rows=[
-        ("gauge_telegram_firing", "gauge → Telegram, firing (P0)"),
-        ("gauge_telegram_resolved", "gauge back → Telegram, resolved (P0)"),
-    ],
+    figures=[FIRING, RESOLVED],
     parser=parser,
     run=run,
     smoke=["--cycles", "1"],

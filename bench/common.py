@@ -74,8 +74,10 @@ class Row:
     @property
     def ok(self) -> bool:
         """Measured, with its comparison when it has one."""
-        return self.error is None and bool(self.measured) and (
-            not self.comparison_name or bool(self.comparison)
+        return (
+            self.error is None
+            and bool(self.measured)
+            and (not self.comparison_name or bool(self.comparison))
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -84,6 +86,19 @@ class Row:
         data["measured_text"] = " · ".join(str(s) for s in self.measured)
         data["comparison_text"] = " · ".join(str(s) for s in self.comparison)
         return data
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A row a benchmark promises: its key (stable across runs, for comparing JSON records),
+    title and goal."""
+
+    key: str
+    title: str
+    goal: str
+
+    def row(self, command: str, **measured: Any) -> Row:
+        return Row(key=self.key, figure=self.title, goal=self.goal, command=command, **measured)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -106,7 +121,7 @@ class Bench:
     """What the runner needs of a benchmark module."""
 
     name: str
-    rows: Sequence[tuple[str, str]]  # (key, figure) of every row it fills
+    figures: Sequence[Figure]  # every row it fills
     parser: Callable[[], argparse.ArgumentParser]
     run: Callable[[argparse.Namespace], list[Row]]
     smoke: Sequence[str]  # the arguments for the smallest sizes
@@ -120,7 +135,10 @@ def command(module: str, parser: argparse.ArgumentParser, args: argparse.Namespa
             continue
         value = getattr(args, action.dest, action.default)
         if value != action.default:
-            words += [action.option_strings[0], f"{value:g}" if isinstance(value, float) else str(value)]
+            words += [
+                action.option_strings[0],
+                f"{value:g}" if isinstance(value, float) else str(value),
+            ]
     return " ".join(words)
 
 
@@ -242,4 +260,3 @@ def telegram_env(api_url: str, token: str, config_dir: Path) -> dict[str, str]:
         "TELEGRAM_BOT_TOKEN": token,
         "TELEGRAM_CHAT_ID": CHAT,
     }
-

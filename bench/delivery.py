@@ -23,6 +23,7 @@ import httpx
 from bench.common import (
     CHAT,
     Bench,
+    Figure,
     Row,
     command,
     dispatcher,
@@ -37,7 +38,11 @@ from bench.common import (
 from tests.payloads import alert, payload
 from tests.standins.telegram import TOKEN, TelegramStandin
 
-FIGURE = "webhook → Telegram (receiver, PostgreSQL, dispatcher)"
+FIGURE = Figure(
+    "webhook_telegram",
+    "webhook → Telegram (receiver, PostgreSQL, dispatcher)",
+    "p50 ≤ 20 ms, p99 ≤ 100 ms (seed: < 1 s)",
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -105,11 +110,8 @@ def run(args: argparse.Namespace) -> list[Row]:
         f"p99 {percentile(direct, 99):.1f} ms"
     )
     return [
-        Row(
-            key="webhook_telegram",
-            figure=FIGURE,
-            goal="p50 ≤ 20 ms, p99 ≤ 100 ms (seed: < 1 s)",
-            command=command("bench.delivery", parser(), args),
+        FIGURE.row(
+            command("bench.delivery", parser(), args),
             measured=latency_stats(samples),
             comparison_name="the same text posted straight to sendMessage (httpx, nothing stored)",
             comparison=latency_stats(direct),
@@ -121,7 +123,7 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 BENCH = Bench(
     name="delivery",
-    rows=[("webhook_telegram", FIGURE)],
+    figures=[FIGURE],
     parser=parser,
     run=run,
     smoke=["--alerts", "5", "--rate", "20"],

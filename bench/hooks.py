@@ -15,11 +15,12 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from bench.common import Bench, Row, Stat, command, standalone
+from bench.common import Bench, Figure, Row, Stat, command, standalone
 from exporter import D75Exporter
 from exporter.config import ExporterSettings
 
 Call = Callable[[], None]
+FIGURE = Figure("hooks", "D75 hook, slowest median per call", "≤ 2 µs (seed: < 100 µs)")
 
 
 def measure(call: Call, calls: int, batch: int = 50) -> tuple[float, float]:
@@ -112,11 +113,8 @@ def run(args: argparse.Namespace) -> list[Row]:
     print(f"{'(bare Gauge.set, median of the runs)':<{width}}  {reference:7.2f}")
     print(f"\nslowest hook median: {worst:.2f} µs (goal <= 2 µs; the seed's budget is 100 µs)")
     return [
-        Row(
-            key="hooks",
-            figure="D75 hook, slowest median per call",
-            goal="≤ 2 µs (seed: < 100 µs)",
-            command=command("bench.hooks", parser(), args),
+        FIGURE.row(
+            command("bench.hooks", parser(), args),
             measured=[Stat("", worst, "µs"), Stat("p99", worst_p99, "µs")],
             comparison_name="bare prometheus-client Gauge.set",
             comparison=[Stat("", reference, "µs")],
@@ -128,7 +126,7 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 BENCH = Bench(
     name="hooks",
-    rows=[("hooks", "D75 hook, slowest median per call")],
+    figures=[FIGURE],
     parser=parser,
     run=run,
     smoke=["--calls", "1000"],

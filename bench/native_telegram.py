@@ -34,6 +34,7 @@ import yaml
 from bench.common import (
     CHAT,
     Bench,
+    Figure,
     Row,
     command,
     dispatcher,
@@ -49,7 +50,11 @@ from stack.procs import ManagedProcess, http_ok
 from tests.conftest import free_port
 from tests.standins.telegram import TOKEN, SentMessage, TelegramStandin
 
-FIGURE = "Alertmanager API → Telegram, the product"
+FIGURE = Figure(
+    "api_telegram",
+    "Alertmanager API → Telegram, the product",
+    "p99 < 1 s (seed: raised → sent < 1 s)",
+)
 NATIVE = "Alertmanager's own telegram_configs, same alerts, alternately"
 
 
@@ -135,7 +140,9 @@ def _post(client: httpx.Client, am: str, name: str, path: str) -> None:
         }
     ]
     response = client.post(
-        f"{am}/api/v2/alerts", content=json.dumps(body), headers={"Content-Type": "application/json"}
+        f"{am}/api/v2/alerts",
+        content=json.dumps(body),
+        headers={"Content-Type": "application/json"},
     )
     response.raise_for_status()
 
@@ -189,11 +196,8 @@ def run(args: argparse.Namespace) -> list[Row]:
         )
     p99_ratio = percentile(ours, 99) / percentile(native, 99)
     return [
-        Row(
-            key="api_telegram",
-            figure=FIGURE,
-            goal="p99 < 1 s (seed: raised → sent < 1 s)",
-            command=command("bench.native_telegram", parser(), args),
+        FIGURE.row(
+            command("bench.native_telegram", parser(), args),
             measured=latency_stats(ours),
             comparison_name=NATIVE,
             comparison=latency_stats(native),
@@ -205,7 +209,7 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 BENCH = Bench(
     name="native_telegram",
-    rows=[("api_telegram", FIGURE)],
+    figures=[FIGURE],
     parser=parser,
     run=run,
     smoke=["--alerts", "3"],
