@@ -231,7 +231,9 @@ def run(args: argparse.Namespace) -> list[Row]:
     if load == "wrk" and shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk (make bench does it)")
     generate = run_wrk if load == "wrk" else run_python_load
-    generator = "wrk" if load == "wrk" else "Python load generator (wrk not installed)"
+    generator = "wrk" if load == "wrk" else "Python load generator"
+    if load == "python" and args.load == "auto":
+        generator += " (wrk not installed)"
     rows = []
     with postgres() as dsn, receiver(dsn, workers=args.workers, threads=args.threads) as url:
         query(dsn, f"CREATE TABLE {BARE} (LIKE alert_history INCLUDING ALL)")
@@ -283,7 +285,10 @@ def run(args: argparse.Namespace) -> list[Row]:
                     ),
                     comparison=comparison,
                     met=met,
-                    note=f"{load}, {args.connections} connections, mean of {args.rounds} round(s)",
+                    note=(
+                        f"{generator}, {args.connections} connections, "
+                        f"mean of {args.rounds} round(s)"
+                    ),
                 )
             )
     return rows
