@@ -38,6 +38,7 @@ from bench.common import (
     percentile,
     standalone,
     telegram_env,
+    telegram_standin,
 )
 from stack.render import ALERTMANAGER_DIR, Ports
 from stack.stack import Stack, StackConfig
@@ -147,11 +148,10 @@ def run(args: argparse.Namespace) -> list[Row]:
     fired_native: list[float] = []
     resolved: list[float] = []
     resolved_native: list[float] = []
-    telegram = TelegramStandin().start()
     state = Path(tempfile.mkdtemp(prefix="d76-bench-"))
     state.chmod(0o755)
     try:
-        with lifted_budget_config() as config_dir:
+        with telegram_standin() as telegram, lifted_budget_config() as config_dir:
             ports = Ports(
                 prometheus=free_port(),
                 alertmanager=free_port(),
@@ -194,7 +194,6 @@ def run(args: argparse.Namespace) -> list[Row]:
             finally:
                 stack.stop()
     finally:
-        telegram.stop()
         shutil.rmtree(state, ignore_errors=True)
     print("\nscrape 1s, evaluation 1s, for: 0s, P0 group_wait 0s, group_interval 1s (test timers)")
     reproduce = command("bench.alert_latency", parser(), args)

@@ -34,9 +34,10 @@ from bench.common import (
     receiver,
     standalone,
     telegram_env,
+    telegram_standin,
 )
 from tests.payloads import alert, payload
-from tests.standins.telegram import TOKEN, TelegramStandin
+from tests.standins.telegram import TOKEN
 
 FIGURE = Figure(
     "webhook_telegram",
@@ -57,49 +58,45 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> list[Row]:
-    telegram = TelegramStandin().start()
     samples: list[float] = []
     direct: list[float] = []
-    try:
-        with lifted_budget_config() as config_dir:
-            env = telegram_env(telegram.api_url, TOKEN, config_dir)
-            with (
-                postgres() as dsn,
-                receiver(dsn, env) as url,
-                dispatcher(dsn, env),
-                httpx.Client(timeout=10) as client,
-            ):
-                send = f"{telegram.api_url}/bot{TOKEN}/sendMessage"
-                # warm-up: the bot's getMe, connections, caches
-                client.post(
-                    f"{url}/webhook",
-                    content=json.dumps(payload(alert("Warmup"))),
-                    headers={"Content-Type": "application/json"},
+    with telegram_standin() as telegram, lifted_budget_config() as config_dir:
+        env = telegram_env(telegram.api_url, TOKEN, config_dir)
+        with (
+            postgres() as dsn,
+            receiver(dsn, env) as url,
+            dispatcher(dsn, env),
+            httpx.Client(timeout=10) as client,
+        ):
+            send = f"{telegram.api_url}/bot{TOKEN}/sendMessage"
+            # warm-up: the bot's getMe, connections, caches
+            client.post(
+                f"{url}/webhook",
+                content=json.dumps(payload(alert("Warmup"))),
+                headers={"Content-Type": "application/json"},
+            )
+            telegram.wait_for(lambda m: "Warmup" in m.text, 30)
+            client.post(send, data={"chat_id": CHAT, "text": "warm-up", "parse_mode": "HTML"})
+            for i in range(args.alerts):
+                name = f"Latency{i:05d}"
+                body = json.dumps(payload(alert(name, fingerprint=f"{i:016x}")))
+                started = cycle = time.monotonic()
+                response = client.post(
+                    f"{url}/webhook", content=body, headers={"Content-Type": "application/json"}
                 )
-                telegram.wait_for(lambda m: "Warmup" in m.text, 30)
-                client.post(send, data={"chat_id": CHAT, "text": "warm-up", "parse_mode": "HTML"})
-                for i in range(args.alerts):
-                    name = f"Latency{i:05d}"
-                    body = json.dumps(payload(alert(name, fingerprint=f"{i:016x}")))
-                    started = cycle = time.monotonic()
-                    response = client.post(
-                        f"{url}/webhook", content=body, headers={"Content-Type": "application/json"}
-                    )
-                    response.raise_for_status()
-                    message = telegram.wait_for(lambda m, n=name: f"<i>{n} " in m.text, 10)
-                    samples.append((message.received_at - started) * 1000)
-                    # the same text, straight to sendMessage
-                    token = f"Direct{i:05d}"
-                    text = message.text.replace(name, token)
-                    started = time.monotonic()
-                    client.post(
-                        send, data={"chat_id": CHAT, "text": text, "parse_mode": "HTML"}
-                    ).raise_for_status()
-                    arrived = next(m for m in reversed(telegram.sent()) if token in m.text)
-                    direct.append((arrived.received_at - started) * 1000)
-                    time.sleep(max(0.0, 1 / args.rate - (time.monotonic() - cycle)))
-    finally:
-        telegram.stop()
+                response.raise_for_status()
+                message = telegram.wait_for(lambda m, n=name: f"<i>{n} " in m.text, 10)
+                samples.append((message.received_at - started) * 1000)
+                # the same text, straight to sendMessage
+                token = f"Direct{i:05d}"
+                text = message.text.replace(name, token)
+                started = time.monotonic()
+                client.post(
+                    send, data={"chat_id": CHAT, "text": text, "parse_mode": "HTML"}
+                ).raise_for_status()
+                arrived = next(m for m in reversed(telegram.sent()) if token in m.text)
+                direct.append((arrived.received_at - started) * 1000)
+                time.sleep(max(0.0, 1 / args.rate - (time.monotonic() - cycle)))
     print(f"{len(samples)} webhooks at {args.rate:g}/s, each to a Telegram message (P0 route)")
     print(
         f"webhook -> Bot API: p50 {percentile(samples, 50):.1f} ms  "

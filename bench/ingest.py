@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import shutil
 import statistics
@@ -63,7 +64,10 @@ def run_wrk(url: str, per_request: int, seconds: int, connections: int) -> dict[
     folder = Path(tempfile.mkdtemp(prefix="d76-wrk-"))
     try:
         script = folder / "post.lua"
-        script.write_text(LUA.replace("PER_REQUEST", str(per_request)))
+        seed = random.SystemRandom().randint(1, 2**31 - 1)
+        script.write_text(
+            LUA.replace("PER_REQUEST", str(per_request)).replace("RUN_SEED", str(seed))
+        )
         result = subprocess.run(
             [
                 "wrk",
@@ -249,6 +253,12 @@ def run(args: argparse.Namespace) -> list[Row]:
                 before = int(str(query(dsn, "SELECT count(*) FROM alert_history")[0][0]))
                 figures = generate(url, per_request, args.seconds, args.connections)
                 stored = int(str(query(dsn, "SELECT count(*) FROM alert_history")[0][0])) - before
+                posted = figures["rps"] * args.seconds * per_request
+                if stored < 0.9 * posted:  # each alert must be a new occurrence, stored anew
+                    raise RuntimeError(
+                        f"{stored} rows stored for about {posted:.0f} alerts posted: the load "
+                        "generator repeated fingerprints, the figure would not be of inserts"
+                    )
                 product.append(figures)
                 print(
                     f"{per_request:>2} alert(s)/request: {figures['rps']:8.0f} requests/s  "

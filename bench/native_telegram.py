@@ -45,6 +45,7 @@ from bench.common import (
     receiver,
     standalone,
     telegram_env,
+    telegram_standin,
 )
 from stack.procs import ManagedProcess, http_ok
 from tests.conftest import free_port
@@ -165,29 +166,25 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> list[Row]:
     samples: dict[str, list[float]] = {"native": [], "d76": []}
-    telegram = TelegramStandin().start()
-    try:
-        with lifted_budget_config() as config_dir:
-            env = telegram_env(telegram.api_url, TOKEN, config_dir)
-            with (
-                postgres() as dsn,
-                receiver(dsn, env) as url,
-                dispatcher(dsn, env),
-                alertmanager(alertmanager_config(f"{url}/webhook", telegram.api_url)) as am,
-                httpx.Client(timeout=10) as client,
-            ):
-                for path in ("native", "d76"):  # warm-up: connections, the bot's getMe
-                    _post(client, am, f"Warmup-{path}", path)
-                    _arrival(telegram, f"Warmup-{path}", path)
-                for i in range(args.alerts * 2):
-                    path = ("native", "d76")[i % 2]
-                    name = f"SideBySide{i:05d}"
-                    started = time.monotonic()
-                    _post(client, am, name, path)
-                    message = _arrival(telegram, name, path)
-                    samples[path].append((message.received_at - started) * 1000)
-    finally:
-        telegram.stop()
+    with telegram_standin() as telegram, lifted_budget_config() as config_dir:
+        env = telegram_env(telegram.api_url, TOKEN, config_dir)
+        with (
+            postgres() as dsn,
+            receiver(dsn, env) as url,
+            dispatcher(dsn, env),
+            alertmanager(alertmanager_config(f"{url}/webhook", telegram.api_url)) as am,
+            httpx.Client(timeout=10) as client,
+        ):
+            for path in ("native", "d76"):  # warm-up: connections, the bot's getMe
+                _post(client, am, f"Warmup-{path}", path)
+                _arrival(telegram, f"Warmup-{path}", path)
+            for i in range(args.alerts * 2):
+                path = ("native", "d76")[i % 2]
+                name = f"SideBySide{i:05d}"
+                started = time.monotonic()
+                _post(client, am, name, path)
+                message = _arrival(telegram, name, path)
+                samples[path].append((message.received_at - started) * 1000)
     ours, native = samples["d76"], samples["native"]
     for label, values in (("d76 receiver + dispatcher", ours), ("Alertmanager's own", native)):
         print(
