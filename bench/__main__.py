@@ -14,6 +14,7 @@ alone: .venv/bin/python -m bench.<name> --help.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started_at = datetime.now(UTC)
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     rows: list[Row] = []
     timings: dict[str, float] = {}
     for bench in selected:
@@ -99,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         argv=["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])],
     )
     data["bench_seconds"] = timings
+    # how busy the machine was besides: a shared machine's figures vary with it
+    data["load_average_1min"] = {"start": load_before, "end": os.getloadavg()[0]}
     machine = data["machine"]
     caveat = " (smoke sizes: the figures prove the benches run, nothing more)"
     print(
         f"\n==> summary: {started_at:%Y-%m-%d %H:%M} UTC, {machine['cpus']} × "
-        f"{machine['cpu_model']}, {machine['memory_gib']} GiB, commit {data['git_commit'][:12]}"
+        f"{machine['cpu_model']}, {machine['memory_gib']} GiB, commit {data['git_commit'][:12]}, "
+        f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
         f"{caveat if args.smoke else ''}\n"
     )
     report.print_table(rows)
