@@ -6,18 +6,20 @@ Prometheus) on free loopback ports with the Telegram stand-in. Alertmanager's co
 gets one more route, first and with `continue: true`: the GlobalGuard alert also goes to a
 receiver with Alertmanager's own `telegram_configs`, pointed at the same stand-in. Each cycle
 enters and leaves the GlobalGuard daily-loss condition once and times, from the gauge change,
-the firing and the resolved message of both senders.
+the firing and the resolved message of both senders. Each change waits a random 0-1 s
+first, so the changes fall at every point of Prometheus' 1 s scrape and evaluation cycles.
 
 The chat's rate budget (10 messages a minute) is lifted for the run, as bench.delivery does:
 each cycle sends two messages, so at the production budget the sixth cycle would wait for
 the next window; this bench measures the pipeline, not the budget.
 
-    .venv/bin/python -m bench.alert_latency [--cycles 10]
+    .venv/bin/python -m bench.alert_latency [--cycles 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import tempfile
 import time
@@ -139,11 +141,12 @@ def parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--cycles", type=int, default=10)
+    parser.add_argument("--cycles", type=int, default=20)
     return parser
 
 
 def run(args: argparse.Namespace) -> list[Row]:
+    phase = random.Random()
     fired: list[float] = []
     fired_native: list[float] = []
     resolved: list[float] = []
@@ -174,12 +177,17 @@ def run(args: argparse.Namespace) -> list[Row]:
                 stack.start()
                 print("  the chat's rate budget is lifted for this run (see the docstring)")
                 for cycle in range(args.cycles):
+                    # A cycle starts just after a message, so just after a rule evaluation:
+                    # without a random wait every change would fall at the same point of the
+                    # 1 s scrape and evaluation cycles, and the figures would show that point.
+                    time.sleep(phase.uniform(0, 1))
                     seen = len(telegram.sent())
                     started = time.monotonic()
                     _play(stack, "global_daily_loss")
                     ours, native = _wait_both(telegram, seen, resolved=False, timeout=30)
                     fired.append(ours.received_at - started)
                     fired_native.append(native.received_at - started)
+                    time.sleep(phase.uniform(0, 1))
                     seen = len(telegram.sent())
                     started = time.monotonic()
                     _play(stack, "calm")
