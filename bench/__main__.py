@@ -103,14 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     data["bench_seconds"] = timings
     # how busy the machine was besides: a shared machine's figures vary with it
     data["load_average_1min"] = {"start": load_before, "end": os.getloadavg()[0]}
-    machine = data["machine"]
     caveat = " (smoke sizes: the figures prove the benches run, nothing more)"
-    print(
-        f"\n==> summary: {started_at:%Y-%m-%d %H:%M} UTC, {machine['cpus']} × "
-        f"{machine['cpu_model']}, {machine['memory_gib']} GiB, commit {data['git_commit'][:12]}, "
-        f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-        f"{caveat if args.smoke else ''}\n"
-    )
+    print(f"\n==> summary: {report.summary_line(data)}{caveat if args.smoke else ''}\n")
     report.print_table(rows)
     path = report.write(data, args.out)
     failed = [row.key for row in rows if not row.ok]

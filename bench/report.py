@@ -1,7 +1,14 @@
-"""The summary table (Markdown, so the docs can quote it as printed) and its JSON record."""
+"""The summary table (Markdown, so the docs can quote it as printed) and its JSON record.
+
+    .venv/bin/python -m bench.report [RECORD.json ...]
+
+prints the summary line and the table of recorded runs (default: the latest full run,
+.d76/bench/bench-latest.json), to compare runs or to copy a run's figures into the docs.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -12,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Row
+from bench.common import Row, Stat
 from stack.render import REPO
 
 HEADER = ("figure", "goal", "measured", "same run: comparison", "ratio", "reproduce")
@@ -130,3 +137,49 @@ def write(data: dict[str, Any], folder: Path) -> Path:
     path.write_text(text)
     (folder / f"bench-latest{suffix}.json").write_text(text)
     return path
+
+
+def summary_line(data: dict[str, Any]) -> str:
+    """When, where and how busy: the line above every table."""
+    machine, load = data["machine"], data.get("load_average_1min") or {}
+    when = datetime.fromisoformat(data["date"]).astimezone(UTC)
+    line = (
+        f"{when:%Y-%m-%d %H:%M} UTC, {machine['cpus']} × {machine['cpu_model']}, "
+        f"{machine['memory_gib']} GiB, commit {data['git_commit'][:12]}"
+    )
+    if load:
+        line += f", load average {load['start']:.1f} at the start, {load['end']:.1f} at the end"
+    return line
+
+
+def rows_from(data: dict[str, Any]) -> list[Row]:
+    fields = ("key", "figure", "goal", "command", "comparison_name", "met", "note", "error")
+    return [
+        Row(
+            **{name: row[name] for name in fields},
+            measured=[Stat(**s) for s in row["measured"]],
+            comparison=[Stat(**s) for s in row["comparison"]],
+        )
+        for row in data["rows"]
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "records", nargs="*", type=Path, default=[REPO / ".d76" / "bench" / "bench-latest.json"]
+    )
+    for path in parser.parse_args(argv).records:
+        data = json.loads(path.read_text())
+        smoke = " (smoke sizes)" if data.get("smoke") else ""
+        print(f"{path}: {summary_line(data)}; took {data['seconds']:.0f}s{smoke}\n")
+        print_table(rows_from(data))
+        print()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench import __main__ as runner
+from bench import report
 from bench.common import Bench, Figure, Row, Stat
 from tests.conftest import REPO
 
@@ -24,7 +25,9 @@ SMOKE_TIMEOUT = 240  # s; the smoke run takes about 40 s on a 2-core machine
 
 
 @pytest.mark.e2e
-def test_every_benchmark_fills_every_row_of_the_table(tmp_path: Path) -> None:
+def test_every_benchmark_fills_every_row_of_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Its own session: on a timeout, SIGINT lets the benches' `finally` stop what they started.
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
@@ -64,6 +67,11 @@ def test_every_benchmark_fills_every_row_of_the_table(tmp_path: Path) -> None:
     # the table as printed: a header and one line per row
     assert "| figure" in output
     assert sum(line.startswith("| ") for line in output.splitlines()) >= len(promised) + 1
+    # and the record prints the same table again, to compare runs
+    report.main([str(tmp_path / "bench-latest-smoke.json")])
+    again = capsys.readouterr().out
+    assert report.table(report.rows_from(record)) in again
+    assert report.table(report.rows_from(record)) in output
 
 
 def _fake(name: str, key: str, run: object) -> Bench:
