@@ -6,9 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test processes: most tests wait on real timers, so two share the 2-core machines well.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install system venv run run-ha reload test lint format docs check-config bench clean
+.PHONY: help install system venv run run-ha reload test test-unit lint format docs check-config bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,7 +39,10 @@ reload: venv ## apply edited prometheus/rules/*.yml and alertmanager.yml to the 
 	@$(PY) -m stack reload
 
 test: install lint ## lint, then every test against real Prometheus, Alertmanager and PostgreSQL
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+test-unit: venv ## the unit tests alone: seconds, no services
+	@$(PY) -m pytest tests/unit -q
 
 lint: venv ## ruff (lint and format check) and mypy
 	@$(PY) -m ruff check .
@@ -59,10 +64,14 @@ check-config: system ## promtool and amtool checks of the rules and the Alertman
 clean: ## remove the virtualenv and the local state (.d76: database, TSDB, logs)
 	rm -rf $(VENV) .d76
 
-bench: install ## run the benchmarks in bench/ and print their figures
+# BENCH_ARGS: e.g. --smoke (every bench at its smallest sizes) or --only ingest,history
+BENCH_ARGS ?=
+
+bench: install ## run every benchmark to the end; one summary table, also in .d76/bench/*.json
 	@command -v wrk >/dev/null || { echo "==> installing wrk (load generator)"; \
-		$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y -q --no-install-recommends wrk; }
-	@$(PY) -m bench.hooks
-	@$(PY) -m bench.alert_latency
-	@$(PY) -m bench.delivery
-	@$(PY) -m bench.ingest
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -q --no-install-recommends wrk >/dev/null 2>&1 \
+		|| { $$SUDO apt-get update -q >/dev/null && \
+		     $$SUDO apt-get install -y -q --no-install-recommends wrk >/dev/null; } \
+		|| echo "==> wrk could not be installed: bench.ingest uses its Python load generator"; }
+	@$(PY) -m bench $(BENCH_ARGS)
