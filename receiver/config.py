@@ -198,6 +198,17 @@ class Escalation(StrictSettings):
         return self
 
 
+class Mute(StrictSettings):
+    """ "Mute until resolved": how long the silence lasts at most, and the resolve poll."""
+
+    max_days: float = Field(30, gt=0, le=365)  # the silence's own end, if the receiver fails
+    check_seconds: float = Field(15, gt=0, le=300)  # how often Alertmanager is asked
+    # Missing from Alertmanager this long means resolved (an Alertmanager restart forgets its
+    # alerts until Prometheus sends them again, within its resend delay of 1 min).
+    resolve_grace_seconds: float = Field(90, ge=0)
+    batch: int = Field(200, ge=1, le=5000)  # mutes looked at per check
+
+
 class Settings(StrictSettings):
     environment: str = "dev"
     database_url: SecretStr | None = None  # DATABASE_URL
@@ -213,6 +224,7 @@ class Settings(StrictSettings):
     api: Api = Api()
     deadman: DeadMan = DeadMan()
     escalation: Escalation = Escalation()
+    mute: Mute = Mute()
 
     def escalation_rules(self) -> dict[str, model.EscalationRule]:
         """Each severity's policy in seconds. The old ``dispatcher.remind_after_minutes`` and

@@ -17,7 +17,9 @@ Escalation timer of a firing episode (one row per episode whose severity has a p
     waiting --acknowledged--> acknowledged (resume_at = ack + ack_expires_after, or never)
     acknowledged --resume_at (the ack expired, still firing)--> waiting (unacknowledged, a
         reminder at once, escalation clock restarted)
-    waiting|acknowledged --resolved (webhook)--> done
+    waiting|acknowledged --silenced (Silence, Mute)--> silenced (resume_at = the silence's end,
+        or never: muted until resolved) --resume_at--> waiting (a reminder) or acknowledged
+    waiting|acknowledged|silenced --resolved (webhook, or the mute poll)--> done
 
 Notification::
 
@@ -93,7 +95,7 @@ def next_due(timer: EscalationTimer) -> datetime | None:
     if timer.state == EscalationState.WAITING:
         due = [t for t in (timer.remind_at, timer.escalate_at) if t is not None]
         return min(due) if due else None
-    if timer.state == EscalationState.ACKNOWLEDGED:
+    if timer.state in (EscalationState.ACKNOWLEDGED, EscalationState.SILENCED):
         return timer.resume_at
     return None
 
@@ -125,6 +127,8 @@ def escalation_due(
     if not firing:
         done = replace(timer, state=EscalationState.DONE, step=timer.step + 1)
         return EscalationStep(remind=False, escalate=False, ack_expired=False, timer=done)
+    if timer.state == EscalationState.SILENCED:  # the silence ended, the alert still fires
+        return _after_silence(timer, now, acknowledged)
     if acknowledged and timer.state == EscalationState.WAITING:
         paused = escalation_acknowledged(timer, now)
         assert paused is not None
@@ -152,6 +156,46 @@ def escalation_due(
         step=timer.step + 1,
     )
     return EscalationStep(remind=remind, escalate=escalate, ack_expired=False, timer=after)
+
+
+def _after_silence(timer: EscalationTimer, now: datetime, acknowledged: bool) -> EscalationStep:
+    if acknowledged:  # the ack holds on (and may still expire)
+        paused = replace(
+            timer,
+            state=EscalationState.ACKNOWLEDGED,
+            resume_at=_later(now, timer.ack_expires_after),
+            step=timer.step + 1,
+        )
+        return EscalationStep(remind=False, escalate=False, ack_expired=False, timer=paused)
+    remind_at, escalate_at = escalation_start(timer.remind_every, timer.escalate_after, now)
+    resumed = replace(
+        timer,
+        state=EscalationState.WAITING,
+        remind_at=remind_at,
+        escalate_at=None if timer.escalated else escalate_at,
+        resume_at=None,
+        step=timer.step + 1,
+    )
+    remind = timer.remind_every is not None
+    return EscalationStep(remind=remind, escalate=False, ack_expired=False, timer=resumed)
+
+
+def escalation_silenced(timer: EscalationTimer, until: datetime | None) -> EscalationTimer | None:
+    """An Alertmanager silence pauses the timer until it ends (``until``; None: muted until
+    resolved). A longer silence extends the pause; None: no change."""
+    if timer.state == EscalationState.DONE:
+        return None
+    longer = timer.resume_at is not None and (until is None or until > timer.resume_at)
+    if timer.state == EscalationState.SILENCED and not longer:
+        return None
+    return replace(timer, state=EscalationState.SILENCED, resume_at=until, step=timer.step + 1)
+
+
+def escalation_unsilenced(timer: EscalationTimer, now: datetime) -> EscalationTimer | None:
+    """The silence was lifted early (or a mute undone): the timer is due at once."""
+    if timer.state != EscalationState.SILENCED:
+        return None
+    return replace(timer, resume_at=now, step=timer.step + 1)
 
 
 def escalation_acknowledged(timer: EscalationTimer, now: datetime) -> EscalationTimer | None:

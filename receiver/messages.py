@@ -280,10 +280,17 @@ def plain_text(item: Claimed) -> str:
     return strip_markup(telegram_text(item))
 
 
-def telegram_buttons(alert_id: int, *, acknowledged: bool) -> tuple[tuple[str, str], ...]:
-    """Inline buttons under a firing message: callback data names the action and the alert."""
+MUTE_LABEL = "🔇 Mute until resolved"
+
+
+def telegram_buttons(
+    alert_id: int, *, acknowledged: bool, muted: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """Inline buttons under a firing message: callback data names the action and the alert.
+    Ack and Silence 1h on the first row, Mute until resolved on the second."""
     ack = () if acknowledged else (("✅ Ack", f"ack:{alert_id}"),)
-    return (*ack, ("🔕 Silence 1h", f"silence:{alert_id}"))
+    mute = () if muted else ((MUTE_LABEL, f"mute:{alert_id}"),)
+    return (*ack, ("🔕 Silence 1h", f"silence:{alert_id}"), *mute)
 
 
 def telegram_action_lines(actions: list[Action]) -> list[str]:
@@ -297,6 +304,10 @@ def telegram_action_lines(actions: list[Action]) -> list[str]:
         elif action.action == "silence":
             until = str(action.detail.get("endsAt", ""))[11:16]
             lines.append(f"🔕 Silenced by {who} at {when} until {until} UTC")
+        elif action.action == "mute":
+            lines.append(f"🔇 Muted until resolved by {who} at {when}")
+        elif action.action == "unsilence":
+            lines.append(f"🔔 Silence lifted by {who} at {when}")
         elif action.action == "escalate":
             lines.append(f"{ESCALATION_EMOJI} Escalated at {when}: not acknowledged in time")
         elif action.action == "ack-expired":

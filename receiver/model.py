@@ -176,6 +176,8 @@ class EscalationState(StrEnum):
 
     WAITING = "waiting"  # firing, unacknowledged: the next reminder or escalation is due at next_at
     ACKNOWLEDGED = "acknowledged"  # paused by an ack; resumes at resume_at if the ack expires
+    SILENCED = "silenced"  # an Alertmanager silence: resumes at resume_at (its end); muted
+    #                        until resolved when resume_at is empty
     DONE = "done"  # the alert resolved: nothing more (final)
 
 
@@ -211,3 +213,12 @@ class EscalationTimer:
     resume_at: datetime | None  # the ack's expiry (while acknowledged)
     escalated: bool
     step: int  # bumped by every write: a decision on an older step changes nothing
+
+
+class MuteState(StrEnum):
+    """A "mute until resolved": an Alertmanager silence the receiver expires at the resolve."""
+
+    ACTIVE = "active"  # the silence holds; the dispatcher polls Alertmanager for the resolve
+    EXPIRING = "expiring"  # the alert resolved: the silence is to be expired (retried)
+    EXPIRED = "expired"  # done
+    FAILED = "failed"  # Alertmanager kept refusing: the silence ends at its own endsAt

@@ -62,12 +62,14 @@ def make_bot(settings: TelegramSettings) -> Bot:
 
 
 def keyboard(signed: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
-    """One row of inline buttons from (label, signed callback data) pairs; None for none."""
+    """Inline buttons from (label, signed callback data) pairs, a longer one ("Mute until
+    resolved") on a row of its own; None for none."""
     if not signed:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in signed]]
-    )
+    buttons = [InlineKeyboardButton(label, callback_data=data) for label, data in signed]
+    short = [b for b in buttons if len(b.text) <= 14]
+    long = [[b] for b in buttons if len(b.text) > 14]
+    return InlineKeyboardMarkup(([short] if short else []) + long)
 
 
 class _Migrated(Exception):

@@ -1,4 +1,4 @@
-"""Signed, bound callback data for the Telegram Ack and Silence buttons.
+"""Signed, bound callback data for the Telegram Ack, Silence and Mute buttons.
 
 The Bot API says clients can send any callback data, so the data under a button is signed:
 ``<action>:<alert id>:<mac>``, where the mac is an HMAC-SHA256 (truncated to 96 bits, 16
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import psycopg2.extensions
 
-ACTIONS = ("ack", "silence")
+ACTIONS = ("ack", "silence", "mute")
 MAX_BYTES = 64  # Telegram's limit for callback_data
-_DATA = re.compile(r"^(ack|silence):([0-9]{1,18}):([A-Za-z0-9_-]{16})$", re.ASCII)
+_DATA = re.compile(r"^(ack|silence|mute):([0-9]{1,18}):([A-Za-z0-9_-]{16})$", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Ack and Silence, pressed under a Telegram message, read by long-polling ``getUpdates``.
+"""Ack, Silence and Mute, pressed under a Telegram message, read by long-polling ``getUpdates``.
 
 No public HTTPS endpoint is needed. Only one poller may read a bot's updates, so the
 dispatchers elect one with a PostgreSQL advisory lock; the others wait and take over if it
@@ -10,7 +10,10 @@ The loop is supervised: after any error it logs and polls again.
 - Ack marks the history row acknowledged (who, when) and edits the message to say so. It is a
   state, not a silence: the resolved message still arrives.
 - Silence creates an Alertmanager silence matching the alert's exact labels for
-  ``silence_hours`` (visible in the Alertmanager UI) and edits the message to say so.
+  ``silence_hours`` (visible in the Alertmanager UI) and edits the message to say so; the
+  escalation timer pauses until it ends.
+- Mute until resolved creates such a silence for ``mute.max_days``; the receiver expires it
+  when the alert resolves (``receiver.delivery.mutes``), and no reminder comes meanwhile.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,6 +34,7 @@ from receiver import messages, store
 from receiver.channels import telegram_buttons
 from receiver.channels.telegram import keyboard, make_bot
 from receiver.config import Settings
+from receiver.silences import Alertmanager
 
 log = logging.getLogger("d76.telegram")
 LOCK = "d76-telegram-updates"
@@ -38,10 +42,6 @@ _CHAT_VARIABLE = {
     "telegram": "TELEGRAM_CHAT_ID",
     "telegram_escalation": "TELEGRAM_ESCALATION_CHAT_ID",
 }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class UpdatePoller:
@@ -58,7 +58,7 @@ class UpdatePoller:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="telegram-updates", daemon=True)
         self._offset: int | None = None
-        self._http = httpx.Client(timeout=10)
+        self._am = Alertmanager(settings.alertmanager_url)
 
     def start(self) -> None:
         self._thread.start()
@@ -66,6 +66,10 @@ class UpdatePoller:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -89,7 +93,7 @@ class UpdatePoller:
                 self._stop.wait(2.0)
         finally:
             loop.close()
-            self._http.close()
+            self._am.close()
 
     def _bot(self) -> Bot:
         return make_bot(self._tg)
@@ -205,22 +209,32 @@ class UpdatePoller:
             store.acknowledge(conn, view.alert_id, actor)
             note = "Acknowledged"
         else:
+            mute = pressed.action == "mute"
+            if mute and view.status != "firing":
+                self._answer(loop, press, "It has resolved already.", alert=True)
+                return
+            hours = self._settings.mute.max_days * 24 if mute else self._tg.silence_hours
+            how = "Muted until resolved" if mute else "Silenced"
             try:
-                silence_id, ends = self._silence(view.labels, actor, view.title)
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                silence_id, ends = self._am.silence(
+                    view.labels, timedelta(hours=hours), actor,
+                    f"{how} from Telegram: {view.title} (d76 alert {view.alert_id})",
+                )  # fmt: skip
+            except (httpx.HTTPError, ValueError) as exc:
                 log.error("silence for alert %s failed: %s", view.alert_id, exc)
                 self._answer(loop, press, f"Silence failed: {type(exc).__name__}", alert=True)
                 return
-            store.record_action(
-                conn, view.alert_id, "silence", actor, {"silenceID": silence_id, "endsAt": ends}
-            )
-            note = f"Silenced until {ends[11:16]} UTC"
+            store.record_silence(conn, view.alert_id, actor, silence_id, ends, mute=mute)
+            note = how if mute else f"Silenced until {ends:%H:%M} UTC"
         actions = store.actions_for(conn, view.alert_id)
         text = "\n".join([messages.telegram_text(view), *messages.telegram_action_lines(actions)])
-        acked = any(a.action == "ack" for a in actions)
-        signed = telegram_buttons.sign_buttons(
-            key, messages.telegram_buttons(view.alert_id, acknowledged=acked), chat_id
+        acked = store.alert_view(conn, view.alert_id)
+        buttons = messages.telegram_buttons(
+            view.alert_id,
+            acknowledged=bool(acked and acked.acknowledged),
+            muted=store.is_muted(conn, view.alert_id),
         )
+        signed = telegram_buttons.sign_buttons(key, buttons, chat_id)
         markup = keyboard(signed)
         with contextlib.suppress(BadRequest):  # "message is not modified" on a second press
             loop.run_until_complete(
@@ -234,21 +248,3 @@ class UpdatePoller:
             )
         self._answer(loop, press, note)
         log.info("%s by %s on alert %s", note, actor, view.alert_id)
-
-    def _silence(self, labels: dict[str, str], actor: str, title: str) -> tuple[str, str]:
-        now = datetime.now(UTC)
-        ends = _iso(now + timedelta(hours=self._tg.silence_hours))
-        body = {
-            "matchers": [
-                {"name": k, "value": v, "isRegex": False, "isEqual": True}
-                for k, v in sorted(labels.items())
-            ],
-            "startsAt": _iso(now),
-            "endsAt": ends,
-            "createdBy": actor,
-            "comment": f"Silenced from Telegram: {title}",
-        }
-        url = f"{self._settings.alertmanager_url.rstrip('/')}/api/v2/silences"
-        response = self._http.post(url, json=body)
-        response.raise_for_status()
-        return str(response.json()["silenceID"]), ends

@@ -18,6 +18,7 @@ from receiver.channels.registry import build_channels
 from receiver.config import Settings
 from receiver.delivery.chores import Chores
 from receiver.delivery.deadman import DeadMansSwitch
+from receiver.delivery.mutes import MuteWatch
 from receiver.delivery.worker import Dispatcher
 
 
@@ -26,7 +27,7 @@ def build(settings: Settings, *, deadman: bool = True) -> Dispatcher:
     channels = build_channels(settings)
     dispatcher = Dispatcher(settings.dsn, settings.dispatcher, channels)
     switch = DeadMansSwitch(settings) if deadman else None
-    dispatcher.chores = Chores(dispatcher.name, settings, channels, switch)
+    dispatcher.chores = Chores(dispatcher.name, settings, channels, switch, MuteWatch(settings))
     return dispatcher
 
 
@@ -50,4 +51,4 @@ def main(settings: Settings) -> int:
     return 0
 
 
-__all__ = ["Chores", "Dispatcher", "build", "build_channels", "main"]
+__all__ = ["Chores", "Dispatcher", "MuteWatch", "build", "build_channels", "main"]

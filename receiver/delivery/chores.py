@@ -1,5 +1,6 @@
 """Timed chores the dispatcher runs between deliveries: its heartbeat, the escalation timers
-(reminders, escalations, expired acknowledgements), the dead man's switch, the sweep of
+(reminders, escalations, expired acknowledgements), the mutes (a muted alert's resolve,
+its silence expired), the dead man's switch, the sweep of
 permanently failed notifications, and the daily summary (retried until sent).
 
 Each chore has its own period and runs when due; one that raises is logged and tried again at
@@ -17,6 +18,7 @@ from receiver.channels.base import Channel, DeliveryError, NotConfigured
 from receiver.config import Settings
 from receiver.delivery import daily_summary
 from receiver.delivery.deadman import DeadMansSwitch
+from receiver.delivery.mutes import MuteWatch
 from receiver.store import db, escalation, health, outbox, reports
 
 log = logging.getLogger("d76.dispatcher")
@@ -57,6 +59,7 @@ class Chores:
         settings: Settings,
         channels: Mapping[str, Channel],
         deadman: DeadMansSwitch | None = None,
+        mute: MuteWatch | None = None,
     ) -> None:
         self._channels = channels
         dispatcher = settings.dispatcher
@@ -74,6 +77,8 @@ class Chores:
                 lambda conn: self._sweep(conn, settings),
             ),
         ]
+        if mute is not None:
+            self._chores.append(("mute", settings.mute.check_seconds, mute.check))
         if deadman is not None:
             self._chores.append(("dead man's switch", deadman.interval, deadman.check))
         if summary_at is not None:

@@ -4,6 +4,7 @@
 - ``ingest``: the webhook's one transaction (alerts stored, notifications queued)
 - ``outbox``: claiming notifications and recording their fenced outcomes
 - ``escalation``: the escalation timers (reminders, escalation, an ack's expiry)
+- ``mutes``: silences made from the receiver, "mute until resolved"
 - ``budget``: the per-destination rate budget
 - ``digests``: storm digests
 - ``history``: the history API, page and CLI; ``stats``: their counts and times
@@ -39,6 +40,7 @@ from receiver.store.history import (
     record_action,
 )
 from receiver.store.ingest import WATCHDOG, IngestPolicy, IngestResult, ingest
+from receiver.store.mutes import is_muted, record_silence, record_unsilence
 from receiver.store.reports import (
     DaySummary,
     claim_daily_summary,
@@ -70,12 +72,15 @@ __all__ = [
     "fired_again",
     "firing_occurrence",
     "ingest",
+    "is_muted",
     "list_alerts",
     "listen",
     "migrate",
     "notify",
     "prune",
     "record_action",
+    "record_silence",
+    "record_unsilence",
     "release_send",
     "reserve_send",
     "stats",

@@ -14,8 +14,9 @@ budget, retries) like any other.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg2.extensions
@@ -34,6 +35,7 @@ from receiver.store.db import Connection, notify
 
 ACTOR = "escalation"  # who the history names for a step the timer took
 STEPS = ("reminder", "escalation", "ack-expired")
+STATES = ("waiting", "acknowledged", "silenced")  # the states that are not final
 
 _START = """
 INSERT INTO escalation (alert_id, remind_every, escalate_after, ack_expires_after, remind_to,
@@ -137,6 +139,34 @@ def acknowledged(cur: psycopg2.extensions.cursor, alert_ids: Sequence[int]) -> N
         paused = lifecycle.escalation_acknowledged(timer, row[10])
         if paused is not None:
             _write(cur, timer.step, paused)
+
+
+def silenced(cur: psycopg2.extensions.cursor, alert_id: int, until: datetime | None) -> None:
+    """An Alertmanager silence (until ``until``; None: muted until resolved) pauses the
+    alert's timer; in the transaction that records the silence."""
+    _apply_locked(cur, alert_id, lambda timer, _now: lifecycle.escalation_silenced(timer, until))
+
+
+def unsilenced(cur: psycopg2.extensions.cursor, alert_id: int) -> None:
+    """The silence was lifted: the timer is due at once (a reminder if still unacknowledged)."""
+    _apply_locked(cur, alert_id, lifecycle.escalation_unsilenced)
+
+
+def _apply_locked(
+    cur: psycopg2.extensions.cursor,
+    alert_id: int,
+    decide: Callable[[EscalationTimer, datetime], EscalationTimer | None],
+) -> None:
+    cur.execute(
+        f"SELECT {_COLUMNS}, d76_now() FROM escalation e WHERE e.alert_id = %s FOR UPDATE",
+        (alert_id,),
+    )
+    row = cur.fetchone()
+    if row is not None:
+        timer = _timer(row)
+        changed = decide(timer, row[10])
+        if changed is not None:
+            _write(cur, timer.step, changed)
 
 
 # -- the chore: due timers -------------------------------------------------------------------
@@ -293,18 +323,3 @@ def timer_detail(cur: psycopg2.extensions.cursor, alert_id: int) -> dict[str, An
         "ack_expiries", "remind_to", "escalate_to", "mentions",
     )  # fmt: skip
     return dict(zip(names, row, strict=True)) if row else None
-
-
-__all__ = [
-    "ACTOR",
-    "STEPS",
-    "Advanced",
-    "acknowledged",
-    "advance_due",
-    "seconds_until_due",
-    "start",
-    "stop",
-    "timer_detail",
-    "timers_by_state",
-    "totals",
-]

@@ -17,7 +17,7 @@ import psycopg2.extras
 
 from receiver.lifecycle import Arrival, arrival
 from receiver.model import AlertStatus, EscalationRule, Kind, Occurrence, priority_of
-from receiver.store import escalation
+from receiver.store import escalation, mutes
 from receiver.store.db import Connection, notify
 from receiver.webhook_parser import Alert, Notification
 
@@ -240,6 +240,7 @@ def _apply(
         resolved_ids = [alert_id for alert_id, _ in rows]
         cur.execute(_SUPERSEDE, (resolved_ids,))
         escalation.stop(cur, resolved_ids)
+        mutes.resolved(cur, resolved_ids)
         for alert_id, severity in rows:
             tell(alert_id, fingerprints[alert_id], Kind.RESOLVED, severity, targets)
         tally.resolved += len(rows)

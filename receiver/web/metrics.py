@@ -167,7 +167,8 @@ class DeliveryStateCollector(Collector):
         timers = GaugeMetricFamily(
             "d76_receiver_escalation_timers",
             "Escalation timers of firing alerts, by state (waiting: unacknowledged, "
-            "reminders running; acknowledged: paused until resolved or the ack expires).",
+            "reminders running; acknowledged: paused until resolved or the ack expires; "
+            "silenced: paused until the silence ends, or until resolved for a mute).",
             labels=["state"],
         )
         latency = GaugeMetricFamily(
@@ -242,7 +243,7 @@ class DeliveryStateCollector(Collector):
             watchdog_age.add_metric([], float(watchdog_seconds))
         for step in escalation.STEPS:
             steps.add_metric([step], step_totals.get(step, 0))
-        for state in ("waiting", "acknowledged"):
+        for state in escalation.STATES:
             timers.add_metric([state], timer_counts.get(state, 0))
         yield from (counts, oldest, up, retries, digests, latency, dispatchers, watchdog_age)
         yield from (steps, timers)

@@ -46,7 +46,11 @@ def test_ack_marks_history_and_edits_the_message_and_the_resolve_still_arrives(
 ) -> None:
     play(pipeline, "global_daily_loss")
     firing = telegram.wait_for(lambda m: "[P0] GlobalGuard BLOCK" in m.text, 30)
-    assert [label for label, _ in firing.buttons] == ["✅ Ack", "🔕 Silence 1h"]
+    assert [label for label, _ in firing.buttons] == [
+        "✅ Ack",
+        "🔕 Silence 1h",
+        "🔇 Mute until resolved",
+    ]
     ack = dict((label, data) for label, data in firing.buttons)["✅ Ack"]
 
     telegram.press(firing, ack, user_id=MALLORY, username="mallory")  # not on the allow-list
@@ -62,7 +66,7 @@ def test_ack_marks_history_and_edits_the_message_and_the_resolve_still_arrives(
     )
     assert [a.get("text") for a in telegram.answers] == ["Not allowed here.", "Acknowledged"]
     current = next(m for m in telegram.sent() if m.message_id == firing.message_id)
-    assert [label for label, _ in current.buttons] == ["🔕 Silence 1h"]  # Ack is done
+    assert [label for label, _ in current.buttons] == ["🔕 Silence 1h", "🔇 Mute until resolved"]
 
     play(pipeline, "calm")  # an ack is not a silence: the resolution still arrives
     resolved = telegram.wait_for(lambda m: "RESOLVED: GlobalGuard BLOCK" in m.text, 30)

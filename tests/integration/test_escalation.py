@@ -6,69 +6,36 @@ expired ack reminding again, each step once with two dispatchers, and the lifecy
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from receiver import config, store
-from receiver.delivery import Chores, Dispatcher, build_channels
 from receiver.store import escalation
 from receiver.web.app import create_app
 from tests.support.database import query
+from tests.support.operator import (
+    CHAT,
+    ESCALATE,
+    ESCALATION_CHAT,
+    EXPIRES,
+    REMIND,
+    dispatching,
+    operator_settings,
+)
 from tests.support.payloads import alert, payload
 from tests.support.standins.slack import SlackStandin
-from tests.support.standins.telegram import TOKEN, SentMessage, TelegramStandin
-
-CHAT, ESCALATION_CHAT = "-100777", "-100888"
-REMIND, ESCALATE, EXPIRES = 3.0, 7.0, 5.0  # seconds
+from tests.support.standins.telegram import SentMessage, TelegramStandin
 
 
 def _settings(
     url: str, telegram: TelegramStandin, slack: SlackStandin, **p0: object
 ) -> config.Settings:
-    level: dict[str, object] = {
-        "remind_every_minutes": REMIND / 60,
-        "escalate_after_minutes": ESCALATE / 60,
-        "escalate_to": ["telegram_escalation", "slack_critical"],
-        "mention": ["@d76_lead", "U024BE7LH"],
-    }
-    level.update(p0)
-    return config.Settings.model_validate(
-        {
-            "database_url": url,
-            "telegram": {
-                "api_url": telegram.api_url, "bot_token": TOKEN, "chat_id": CHAT,
-                "escalation_chat_id": ESCALATION_CHAT, "timeout_seconds": 3,
-            },
-            "slack": {"webhook_url_critical": slack.url("critical")},
-            "dispatcher": {"idle_wake_seconds": 0.3, "backoff_max_seconds": 0.5},
-            "routing": {"receivers": {"d76-p0": ["telegram", "slack_critical"]}},
-            "escalation": {"check_seconds": 0.2, "P0": level, "P1": None},
-        }
-    )  # fmt: skip
-
-
-@contextmanager
-def dispatching(settings: config.Settings, name: str = "A") -> Iterator[Dispatcher]:
-    channels = build_channels(settings)
-    dispatcher = Dispatcher(
-        settings.dsn, settings.dispatcher, channels, rng=random.Random(7), name=name
-    )
-    dispatcher.chores = Chores(dispatcher.name, settings, channels)
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
-    thread.start()
-    try:
-        yield dispatcher
-    finally:
-        dispatcher.stop()
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "dispatcher did not stop"
+    return operator_settings(url, telegram, slack, p0=p0)
 
 
 @pytest.fixture
@@ -116,7 +83,11 @@ def test_an_unacknowledged_p0_is_reminded_as_a_reply_then_escalated(
     assert page.chat_id == CHAT and reminder.chat_id == CHAT
     assert reminder.reply_to == page.message_id  # a reply to the page, in its thread
     assert reminder.text.startswith("🔁 <b>[P0] STILL FIRING: GlobalGuard BLOCK</b>")
-    assert [label for label, _ in reminder.buttons] == ["✅ Ack", "🔕 Silence 1h"]
+    assert [label for label, _ in reminder.buttons] == [
+        "✅ Ack",
+        "🔕 Silence 1h",
+        "🔇 Mute until resolved",
+    ]
     assert escalated.chat_id == ESCALATION_CHAT and escalated.reply_to is None
     assert escalated.text.startswith("📣 <b>[P0] ESCALATED: GlobalGuard BLOCK</b>")
     assert "Not acknowledged in time: escalated\nAttention: @d76_lead" in escalated.text

@@ -12,7 +12,9 @@ from receiver import config
 from receiver.lifecycle import (
     escalation_acknowledged,
     escalation_due,
+    escalation_silenced,
     escalation_start,
+    escalation_unsilenced,
     next_due,
 )
 from receiver.model import EscalationRule, EscalationState, EscalationTimer
@@ -139,3 +141,21 @@ def test_the_old_remind_after_minutes_still_counts_where_escalation_is_silent() 
 def test_a_bad_policy_is_refused_naming_the_key(level: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _settings({"escalation": {"P0": level}})
+
+
+def test_a_silence_pauses_until_it_ends_and_a_mute_until_the_resolve() -> None:
+    silenced = escalation_silenced(_timer(), T0 + 60 * MIN)
+    assert silenced is not None and silenced.state is EscalationState.SILENCED
+    assert next_due(silenced) == T0 + 60 * MIN
+    assert escalation_due(silenced, T0 + 30 * MIN) is None
+    resumed = escalation_due(silenced, T0 + 60 * MIN)
+    assert resumed is not None and resumed.remind and not resumed.ack_expired
+    assert resumed.timer.state is EscalationState.WAITING
+    held = escalation_due(silenced, T0 + 60 * MIN, acknowledged=True)
+    assert held is not None and held.timer.state is EscalationState.ACKNOWLEDGED
+    assert not held.remind
+    muted = escalation_silenced(silenced, None)  # a mute outlasts any silence
+    assert muted is not None and next_due(muted) is None
+    assert escalation_silenced(muted, T0 + 90 * MIN) is None  # a shorter one changes nothing
+    lifted = escalation_unsilenced(muted, T0 + 70 * MIN)
+    assert lifted is not None and next_due(lifted) == T0 + 70 * MIN
