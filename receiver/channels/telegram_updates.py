@@ -1,4 +1,5 @@
-"""Ack, Silence and Mute, pressed under a Telegram message, read by long-polling ``getUpdates``.
+"""Ack, Silence and Mute pressed under a Telegram message, and chat commands (/alerts, /ack,
+…: ``receiver.channels.telegram_commands``), read by long-polling ``getUpdates``.
 
 No public HTTPS endpoint is needed. Only one poller may read a bot's updates, so the
 dispatchers elect one with a PostgreSQL advisory lock; the others wait and take over if it
@@ -20,19 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import threading
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot, CallbackQuery
+from telegram import Bot, CallbackQuery, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, TelegramError
 
-from receiver import messages, store
+from receiver import commands, messages, store
 from receiver.channels import telegram_buttons
 from receiver.channels.telegram import keyboard, make_bot
+from receiver.channels.telegram_commands import CommandRunner
 from receiver.config import Settings
 from receiver.silences import Alertmanager
 
@@ -45,11 +48,14 @@ _CHAT_VARIABLE = {
 
 
 class UpdatePoller:
-    """Reads button presses while this process holds the poller lock, and answers each.
+    """Reads button presses and commands while this process holds the poller lock, and
+    answers each.
 
-    Longer than the house's usual class: a press is checked (signature, chat, user, bound
-    message), acted on (acknowledge, or a silence in Alertmanager) and its message edited, and
-    these steps share the bot, the event loop and the leader lock.
+    Longer than the house's usual module (~310 lines) and class: a press is checked
+    (signature, chat, user, bound message), acted on (acknowledge, or a silence in
+    Alertmanager) and its message edited, and a command is checked (chat, user) and answered;
+    these steps share the bot, the event loop and the leader lock. What a command does lives
+    in ``telegram_commands``.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -59,6 +65,7 @@ class UpdatePoller:
         self._thread = threading.Thread(target=self._run, name="telegram-updates", daemon=True)
         self._offset: int | None = None
         self._am = Alertmanager(settings.alertmanager_url)
+        self._commands = CommandRunner(settings, self._am)
 
     def start(self) -> None:
         self._thread.start()
@@ -94,6 +101,7 @@ class UpdatePoller:
         finally:
             loop.close()
             self._am.close()
+            self._commands.close()
 
     def _bot(self) -> Bot:
         return make_bot(self._tg)
@@ -106,13 +114,13 @@ class UpdatePoller:
                 return
             bot = self._bot()
             loop.run_until_complete(bot.initialize())
-            log.info("reading Telegram button presses (getUpdates)")
+            log.info("reading Telegram button presses and commands (getUpdates)")
             while not self._stop.is_set():
                 updates = loop.run_until_complete(
                     bot.get_updates(
                         offset=self._offset,
                         timeout=self._tg.poll_timeout_seconds,
-                        allowed_updates=["callback_query"],
+                        allowed_updates=["callback_query", "message"],
                     )
                 )
                 for update in updates:
@@ -120,8 +128,67 @@ class UpdatePoller:
                     self._offset = update.update_id + 1
                     if update.callback_query is not None:
                         self._handle_safely(loop, bot, conn, update.callback_query)
+                    elif update.message is not None and (update.message.text or "")[:1] == "/":
+                        self._command(loop, bot, conn, update.message)
         finally:
             conn.close()
+
+    # -- one command --------------------------------------------------------------------------
+
+    def _command(
+        self, loop: asyncio.AbstractEventLoop, bot: Bot, conn: Any, message: Message
+    ) -> None:
+        """A /command in a configured chat by an allowed user: run it and answer in the chat
+        (a reply, in the message's topic). Commands elsewhere are ignored, and logged."""
+        user = message.from_user
+        actor = (
+            f"telegram:@{user.username}"
+            if user and user.username
+            else f"telegram:{user and user.id}"
+        )
+        if self._chat_target(loop, bot, str(message.chat.id)) is None:
+            log.warning("ignored a command by %s in chat %s: not a configured chat", actor,
+                        message.chat.id)  # fmt: skip
+            return
+        if user is None or user.id not in self._tg.allowed_user_ids:
+            log.warning("refused a command by %s: not in TELEGRAM_ALLOWED_USER_IDS", actor)
+            self._reply(loop, bot, message, "Not allowed: commands are for the users in "
+                        "TELEGRAM_ALLOWED_USER_IDS.")  # fmt: skip
+            return
+        try:
+            command = commands.parse(message.text or "", bot.username)
+            if command is None:
+                return
+            answer = self._commands.run(conn, command, actor)
+        except commands.CommandError as exc:
+            answer = html.escape(str(exc), quote=False)
+        except store.UNAVAILABLE:
+            self._reply(loop, bot, message, "Not done: the database is unavailable. Try again.")
+            raise
+        except Exception:
+            log.exception("command %r failed", (message.text or "")[:64])
+            answer = "Failed; see the dispatcher log."
+        self._reply(loop, bot, message, answer)
+
+    def _reply(
+        self, loop: asyncio.AbstractEventLoop, bot: Bot, message: Message, text: str
+    ) -> None:
+        try:
+            loop.run_until_complete(
+                bot.send_message(
+                    chat_id=message.chat.id,
+                    text=text[:4096],
+                    parse_mode=ParseMode.HTML,
+                    reply_parameters=ReplyParameters(
+                        message_id=message.message_id, allow_sending_without_reply=True
+                    ),
+                    message_thread_id=message.message_thread_id
+                    if message.is_topic_message
+                    else None,
+                )
+            )
+        except TelegramError as exc:
+            log.warning("answering a command failed: %s", type(exc).__name__)
 
     # -- one press ----------------------------------------------------------------------------
 

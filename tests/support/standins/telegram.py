@@ -1,7 +1,9 @@
 """A local stand-in for the Telegram Bot API, speaking its wire protocol.
 
 Serves ``/bot<token>/<method>`` for getMe, sendMessage, getUpdates, answerCallbackQuery,
-editMessageText and getChat (which answers "upgraded" for a chat that migrated), with
+editMessageText and getChat (which answers "upgraded" for a chat that migrated), and serves
+chat messages (``say``: a command typed in a chat, in a forum topic or not) through
+getUpdates, with
 parameters as form fields (how python-telegram-bot sends them) or JSON, and answers with
 real-shaped ``Message`` objects. Tests can queue failures (429 with ``retry_after``, 5xx,
 400) and add latency.
@@ -35,6 +37,7 @@ class SentMessage:
     received_at: float = field(default_factory=time.monotonic)
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
     edits: list[str] = field(default_factory=list)  # texts it was edited to, in order
+    thread_id: int | None = None  # the forum topic (message_thread_id) it was sent to
 
 
 def _buttons(markup: Any) -> list[tuple[str, str]]:
@@ -255,6 +258,9 @@ class TelegramStandin:
                     params.get("parse_mode"),
                     reply_to,
                     buttons=_buttons(params.get("reply_markup")),
+                    thread_id=int(params["message_thread_id"])
+                    if params.get("message_thread_id")
+                    else None,
                 )
             )
         result: dict[str, Any] = {
@@ -274,6 +280,39 @@ class TelegramStandin:
         return 200, {"ok": True, "result": result}
 
     # -- buttons ---------------------------------------------------------------------------------
+
+    def say(
+        self,
+        text: str,
+        chat_id: str = "-100777",
+        user_id: int = 4242,
+        username: str = "alice",
+        thread_id: int | None = None,
+    ) -> int:
+        """Someone writes ``text`` in the chat (in forum topic ``thread_id``): a ``message``
+        update, with a bot_command entity when it starts with "/" (as Telegram sends it).
+        Returns the message's id."""
+        with self._update_arrived:
+            update_id = len(self.updates) + 1
+            self._next_id += 1
+            message: dict[str, Any] = {
+                "message_id": self._next_id,
+                "date": int(time.time()),
+                "chat": {"id": int(chat_id), "type": "supergroup", "title": "D76 Ops"},
+                "from": {"id": user_id, "is_bot": False, "first_name": username,
+                         "username": username},
+                "text": text,
+            }  # fmt: skip
+            if text.startswith("/"):
+                length = len(text.split()[0].encode("utf-16-le")) // 2
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            if thread_id is not None:
+                message["message_thread_id"] = thread_id
+                message["is_topic_message"] = True
+                message["chat"]["is_forum"] = True
+            self.updates.append({"update_id": update_id, "message": message})
+            self._update_arrived.notify_all()
+            return int(self._next_id)
 
     def press(
         self, message: SentMessage, data: str, user_id: int = 4242, username: str = "alice"
