@@ -56,11 +56,15 @@ class Arrival(Enum):
     NEW = "new"  # first sight of the occurrence: store it, tell its status
     RESOLVE = "resolve"  # a firing occurrence resolved: tell it, supersede what is unsent
     REFIRE = "refire"  # a resolved occurrence fires again: a new episode, told as new
+    WAKE = "wake"  # stored quietly inside a maintenance window, still firing after it: page
     IGNORE = "ignore"  # a duplicate, or a repeat: reminders are the escalation timer's
 
 
-def arrival(current: Occurrence | None, status: str, ends_at: datetime | None) -> Arrival:
-    """What an Alertmanager arrival of (fingerprint, startsAt) with ``status`` means.
+def arrival(
+    current: Occurrence | None, status: str, ends_at: datetime | None, quiet: bool = False
+) -> Arrival:
+    """What an Alertmanager arrival of (fingerprint, startsAt) with ``status`` means;
+    ``quiet``: it came through the maintenance receiver (store it, page nobody).
 
     Alertmanager's repeats of a firing alert (repeat_interval) change nothing: one mechanism
     reminds, the escalation timer in PostgreSQL (``escalation_due``), per alert and severity.
@@ -76,7 +80,8 @@ def arrival(current: Occurrence | None, status: str, ends_at: datetime | None) -
             )
             # A late copy of the previous episode's resolve must not end this episode.
             return Arrival.IGNORE if stale else Arrival.RESOLVE
-        return Arrival.IGNORE
+        # Stored quietly during a maintenance window and still firing after it: page now.
+        return Arrival.WAKE if current.quiet and not quiet else Arrival.IGNORE
     if status == AlertStatus.FIRING:
         # When in doubt, page: a firing after a resolve is news, even if it is a restart's.
         return Arrival.REFIRE

@@ -149,6 +149,7 @@ class Occurrence:
     acknowledged: bool
     ends_at: datetime | None
     previous_ends_at: datetime | None  # when the episode before this one resolved
+    quiet: bool = False  # stored through the maintenance receiver: nobody was paged yet
 
 
 @dataclass(frozen=True, slots=True)

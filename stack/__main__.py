@@ -140,6 +140,35 @@ def reload() -> int:
     return 0
 
 
+def check() -> int:
+    """amtool check-config of alertmanager.yml as it will run: with config/maintenance.yml's
+    windows rendered in (what `make reload` applies)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    import d76maintenance
+    from d76config import ConfigError
+    from stack.render import Ports, alertmanager_config
+
+    try:
+        maintenance = d76maintenance.load()
+    except ConfigError as exc:
+        print(f"d76: {exc}", file=sys.stderr)
+        return 1
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        print("d76: amtool is not installed (make system)", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as scratch:
+        rendered = alertmanager_config(
+            Path(scratch) / "alertmanager.yml", Ports(), maintenance=maintenance
+        )
+        result = subprocess.run([amtool, "check-config", str(rendered)], check=False)
+    _say(f"{len(maintenance.windows)} maintenance window(s) rendered and checked")
+    return result.returncode
+
+
 def _run(args: argparse.Namespace) -> int:
     return run(ha=args.ha, engines=args.engines)
 
@@ -148,6 +177,7 @@ def _run(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "run": ("start the whole stack on 127.0.0.1 until Ctrl-C", _run),
     "reload": ("apply edited rules and alertmanager.yml to the running stack", lambda a: reload()),
+    "check": ("amtool check of alertmanager.yml with the maintenance windows", lambda a: check()),
 }
 
 

@@ -2,7 +2,8 @@
 
 The files in prometheus/ and alertmanager/ are what operators edit; they name the default
 addresses on 127.0.0.1. The running copies differ only in those addresses, absolute paths,
-the webhook token file and, for tests, shortened Alertmanager timers.
+the webhook token file, the maintenance windows of config/maintenance.yml (time intervals and
+routes) and, for tests, shortened Alertmanager timers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import yaml
 
+import d76maintenance
 from d76secrets import write_private
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,6 +103,31 @@ class TelegramFallback:
     api_url: str = "https://api.telegram.org"
 
 
+SEVERITY_RECEIVERS = ("d76-p0", "d76-p1", "d76-p2", "d76-p3")
+
+
+def _add_maintenance(
+    data: dict[str, Any], maintenance: d76maintenance.Maintenance, webhook_url: str
+) -> None:
+    """config/maintenance.yml into the running copy: one time interval per window, and under
+    each severity route the exchange's children (history only during its windows, muted page);
+    the d76-maintenance receiver stores what fires inside a window."""
+    data["time_intervals"] = [
+        *data.get("time_intervals", []),
+        *d76maintenance.time_intervals(maintenance),
+    ]
+    for route in data["route"].get("routes", []):
+        if route.get("receiver") in SEVERITY_RECEIVERS:
+            children = d76maintenance.routes_for(maintenance, route["receiver"])
+            route["routes"] = [*children, *route.get("routes", [])]
+    data["receivers"].append(
+        {
+            "name": d76maintenance.RECEIVER,
+            "webhook_configs": [{"url": webhook_url, "send_resolved": True}],
+        }
+    )
+
+
 def alertmanager_config(
     out: Path,
     ports: Ports,
@@ -109,11 +136,14 @@ def alertmanager_config(
     fast_timers: bool = False,
     source: Path | None = None,
     telegram: TelegramFallback | None = None,
+    maintenance: d76maintenance.Maintenance | None = None,
 ) -> Path:
     source = source or ALERTMANAGER_DIR / "alertmanager.yml"
     data = yaml.safe_load(_retarget(source.read_text(), ports))
     data["templates"] = [str((source.parent / t).resolve()) for t in data.get("templates", [])]
     receiver_url = f"http://127.0.0.1:{ports.receiver}/"
+    if maintenance is not None and maintenance.windows:
+        _add_maintenance(data, maintenance, f"{receiver_url}webhook")
     for receiver in data.get("receivers", []):
         for hook in receiver.get("webhook_configs", []):
             if token_file is not None and hook["url"].startswith(receiver_url):

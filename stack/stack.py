@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import d76maintenance
+from d76config import ConfigError
 from d76secrets import Redactor, private_dir, secret_values, write_private
 from stack import render
 from stack.postgres import PrivatePostgres
@@ -300,7 +303,30 @@ class Stack:
             fast_timers=cfg.fast_timers,
             source=cfg.alertmanager_dir / "alertmanager.yml",
             telegram=fallback,
+            maintenance=self._maintenance(),
         )
+
+    def _maintenance(self) -> d76maintenance.Maintenance:
+        """config/maintenance.yml (of D76_CONFIG_DIR); an invalid file stops a start or a reload."""
+        directory = self.config.env.get("D76_CONFIG_DIR") or os.environ.get("D76_CONFIG_DIR")
+        path = Path(directory) / "maintenance.yml" if directory else None
+        try:
+            return d76maintenance.load(path)
+        except ConfigError as exc:
+            raise StartupError(str(exc)) from None
+
+    @staticmethod
+    def _check_with_amtool(config_file: Path) -> None:
+        """amtool check-config, when amtool is installed: a reload never sends Alertmanager a
+        file amtool refuses."""
+        amtool = shutil.which("amtool")
+        if amtool is None:
+            return
+        result = subprocess.run(
+            [amtool, "check-config", str(config_file)], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise StartupError(f"amtool refused {config_file}:\n{result.stdout}{result.stderr}")
 
     def _render_prometheus(self) -> Path:
         cfg = self.config
@@ -318,10 +344,10 @@ class Stack:
         Raises StartupError naming the component whose reload failed (its configuration is
         invalid: the running one stays in force).
         """
-        self._render_alertmanager(1)
+        self._check_with_amtool(self._render_alertmanager(1))
         names = ["alertmanager", "prometheus"]
         if self.config.ha:
-            self._render_alertmanager(2)
+            self._check_with_amtool(self._render_alertmanager(2))
             names.insert(1, "alertmanager2")
         self._render_prometheus()
         for name in names:

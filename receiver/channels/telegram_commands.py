@@ -18,7 +18,7 @@ from receiver.commands import Command, CommandError
 from receiver.config import Settings
 from receiver.model import Claimed, severity
 from receiver.silences import Alertmanager
-from receiver.store import operator
+from receiver.store import maintenance, operator
 
 log = logging.getLogger("d76.telegram")
 ALERTS_SHOWN = 30  # /alerts lists at most this many (and says how many more)
@@ -130,7 +130,7 @@ class CommandRunner:
         store.record_unsilence(conn, view.alert_id, actor, ids)
         return f"🔔 #{view.alert_id} {_e(view.title)}: {len(ids)} silence(s) lifted."
 
-    def _maintenance(self, _conn: store.Connection, command: Command, actor: str) -> str:
+    def _maintenance(self, conn: store.Connection, command: Command, actor: str) -> str:
         assert command.exchange is not None and command.duration is not None
         reason = command.reason or "maintenance"
         comment = f"Maintenance of {command.exchange}: {reason} (from Telegram)"
@@ -140,8 +140,11 @@ class CommandRunner:
             )
         except (httpx.HTTPError, ValueError) as exc:
             raise CommandError(f"Alertmanager refused the silence: {type(exc).__name__}") from None
-        log.info("maintenance silence %s for exchange %s by %s", silence_id, command.exchange,
-                 actor)  # fmt: skip
+        name = maintenance.record_window(
+            conn, command.exchange, ends, reason, actor, silence_id
+        )  # the history marks what starts inside it
+        log.info("maintenance %s (silence %s) for exchange %s by %s", name, silence_id,
+                 command.exchange, actor)  # fmt: skip
         return (
             f"🛠 Maintenance of {_e(command.exchange)} until {ends:%Y-%m-%d %H:%M} UTC: every "
             f"alert with exchange={_e(command.exchange)} is silenced ({_e(reason)}). "

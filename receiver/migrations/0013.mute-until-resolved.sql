@@ -24,3 +24,17 @@ CREATE TABLE mute (
 );
 CREATE INDEX mute_open_idx ON mute (state, next_attempt_at) WHERE state IN ('active', 'expiring');
 CREATE INDEX mute_alert_idx ON mute (alert_id);
+
+-- Maintenance windows opened from the chat (/maintenance <exchange> <duration>): an
+-- Alertmanager silence on exchange=<name>; the history marks alerts that started inside one.
+CREATE TABLE maintenance_window (
+    id          BIGSERIAL    PRIMARY KEY,
+    name        TEXT         NOT NULL,
+    exchange    TEXT         NOT NULL,
+    starts_at   TIMESTAMPTZ  NOT NULL,
+    ends_at     TIMESTAMPTZ  NOT NULL,
+    reason      TEXT         NOT NULL DEFAULT '',
+    created_by  TEXT         NOT NULL,
+    silence_id  TEXT
+);
+CREATE INDEX maintenance_window_exchange_idx ON maintenance_window (exchange, ends_at);

@@ -15,10 +15,12 @@ from typing import Any
 
 import psycopg2.extras
 
+from d76maintenance import Maintenance
 from receiver.lifecycle import Arrival, arrival
 from receiver.model import AlertStatus, EscalationRule, Kind, Occurrence, priority_of
-from receiver.store import escalation, mutes
+from receiver.store import escalation, maintenance, mutes
 from receiver.store.db import Connection, notify
+from receiver.store.maintenance import MAINTENANCE_RECEIVER, Windows
 from receiver.webhook_parser import Alert, Notification
 
 WATCHDOG = "Watchdog"  # the always-firing alert whose arrivals prove the pipeline works
@@ -44,10 +46,12 @@ class IngestPolicy:
     retry_for_seconds: float = 24 * 3600  # a notification is given up this long after queueing
     # By severity: reminders, escalation, ack expiry (the timer starts with the episode).
     escalation: Mapping[str, EscalationRule] = field(default_factory=dict)
+    maintenance: Maintenance | None = None  # config/maintenance.yml: marks alerts inside
 
 
 _CURRENT = """
-SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at
+SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at,
+       a.receiver = %s
   FROM alert_history a
   JOIN unnest(%s::text[], %s::timestamptz[]) AS k(fingerprint, starts_at)
     ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
@@ -117,10 +121,17 @@ def _title_and_message(alert: Alert) -> tuple[str, str]:
     return title[:200], message
 
 
-def _history_row(alert: Alert, notification: Notification, episode: int) -> tuple[Any, ...]:
+def _history_row(
+    alert: Alert, notification: Notification, episode: int, inside: str | None
+) -> tuple[Any, ...]:
     labels, annotations = alert.labels, alert.annotations
     title, message = _title_and_message(alert)
-    metadata = {"groupKey": notification.group_key, "externalURL": notification.external_url}
+    metadata: dict[str, Any] = {
+        "groupKey": notification.group_key,
+        "externalURL": notification.external_url,
+    }
+    if inside is not None:  # it fired inside a maintenance window: the history says which
+        metadata["maintenance"] = inside
     return (
         alert.starts_at,
         labels.get("severity", "none")[:10],
@@ -145,13 +156,14 @@ def _current(
     cur: psycopg2.extensions.cursor, alerts: Sequence[Alert]
 ) -> dict[tuple[str, datetime], Occurrence]:
     """The newest episode of each occurrence, locked."""
-    cur.execute(_CURRENT, ([a.fingerprint for a in alerts], [a.starts_at for a in alerts]))
+    fingerprints, starts_at = [a.fingerprint for a in alerts], [a.starts_at for a in alerts]
+    cur.execute(_CURRENT, (MAINTENANCE_RECEIVER, fingerprints, starts_at))
     newest: dict[tuple[str, datetime], Occurrence] = {}
-    for rid, fp, starts, episode, severity, status, acked, ends in cur.fetchall():
+    for rid, fp, starts, episode, severity, status, acked, ends, quiet in cur.fetchall():
         before = newest.get((fp, starts))
         newest[(fp, starts)] = Occurrence(
             rid, fp, starts, episode, severity, status, acked, ends,
-            before.ends_at if before else None,
+            before.ends_at if before else None, quiet,
         )  # fmt: skip
     return newest
 
@@ -160,6 +172,7 @@ def _current(
 class _Plan:
     inserts: dict[tuple[str, datetime], tuple[Any, ...]] = field(default_factory=dict)
     refires: set[tuple[str, datetime]] = field(default_factory=set)
+    wakes: list[Occurrence] = field(default_factory=list)
     resolves: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -167,18 +180,24 @@ def _plan(
     alerts: Sequence[Alert],
     notification: Notification,
     current: Mapping[tuple[str, datetime], Occurrence],
+    windows: Windows,
 ) -> _Plan:
     plan = _Plan()
+    quiet = notification.receiver == MAINTENANCE_RECEIVER
     for alert in alerts:
         key = (alert.fingerprint, alert.starts_at)
         occurrence = current.get(key)
-        decision = arrival(occurrence, alert.status, alert.ends_at)
+        decision = arrival(occurrence, alert.status, alert.ends_at, quiet)
+        inside = windows.inside(alert, quiet)
         if decision is Arrival.NEW:
-            plan.inserts[key] = _history_row(alert, notification, 1)
+            plan.inserts[key] = _history_row(alert, notification, 1, inside)
         elif decision is Arrival.REFIRE:
             assert occurrence is not None
-            plan.inserts[key] = _history_row(alert, notification, occurrence.episode + 1)
+            plan.inserts[key] = _history_row(alert, notification, occurrence.episode + 1, inside)
             plan.refires.add(key)
+        elif decision is Arrival.WAKE:
+            assert occurrence is not None
+            plan.wakes.append(occurrence)
         elif decision is Arrival.RESOLVE:
             assert occurrence is not None
             title, message = _title_and_message(alert)
@@ -204,6 +223,7 @@ def _apply(
     targets: Sequence[str],
     policy: IngestPolicy,
     tally: _Tally,
+    receiver: str,
 ) -> set[tuple[str, datetime]]:
     """Write what ``plan`` decided; return the keys whose insert met a concurrent insert."""
     queue: list[tuple[Any, ...]] = []
@@ -221,7 +241,8 @@ def _apply(
             inserted.add(key)
             tell(alert_id, fingerprint, status, severity, targets)
             rule = policy.escalation.get(severity)
-            if rule is not None and status == AlertStatus.FIRING:
+            # Only what someone was told escalates (not the Watchdog, nor a maintenance window).
+            if rule is not None and status == AlertStatus.FIRING and targets:
                 timers.append((alert_id, _routed(rule, targets)))
             if key in plan.refires:
                 tally.refired += 1
@@ -244,6 +265,16 @@ def _apply(
         for alert_id, severity in rows:
             tell(alert_id, fingerprints[alert_id], Kind.RESOLVED, severity, targets)
         tally.resolved += len(rows)
+    if plan.wakes:  # a maintenance window ended with these still firing: page them now
+        cur.execute(
+            "UPDATE alert_history SET receiver = %s, updated_at = d76_now() WHERE id = ANY(%s)",
+            (receiver, [o.id for o in plan.wakes]),
+        )
+        for o in plan.wakes:
+            tell(o.id, o.fingerprint, Kind.FIRING, o.severity, targets)
+            rule = policy.escalation.get(o.severity)
+            if rule is not None and not o.acknowledged and targets:
+                timers.append((o.id, _routed(rule, targets)))
     tally.escalations += escalation.start(cur, timers)
     if queue:
         tally.queued += len(
@@ -279,8 +310,9 @@ def ingest(
         pending = alerts
         for _ in range(3):  # a concurrent first insert of the same occurrence: decide again
             current = _current(cur, pending)
-            plan = _plan(pending, notification, current)
-            conflicted = _apply(cur, plan, current, targets, policy, tally)
+            windows = Windows(policy.maintenance, maintenance.windows_for(cur, pending))
+            plan = _plan(pending, notification, current, windows)
+            conflicted = _apply(cur, plan, current, targets, policy, tally, notification.receiver)
             pending = [a for a in pending if (a.fingerprint, a.starts_at) in conflicted]
             if not pending:
                 break

@@ -212,6 +212,11 @@ def alert(alert_id: int) -> ResponseReturnValue:
     timeline: list[dict[str, Any]] = [
         {"at": detail["starts_at"], "event": "fired", "detail": detail["receiver"]}
     ]
+    inside = (detail.get("metadata") or {}).get("maintenance")
+    if inside:
+        timeline.append(
+            {"at": detail["starts_at"], "event": "inside maintenance window", "detail": inside}
+        )
     for n in detail["notifications"]:
         for attempt in n["attempt_log"]:
             at = datetime.fromisoformat(str(attempt["at"]))

@@ -11,6 +11,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+import d76maintenance
 from receiver import amounts, store, webhook_parser
 from receiver.config import Settings
 from receiver.errors import InvalidPayload, Unauthorized
@@ -33,7 +34,11 @@ def ingest_policy(settings: Settings) -> store.IngestPolicy:
     return store.IngestPolicy(
         retry_for_seconds=settings.dispatcher.retry_for_hours * 3600,
         escalation=settings.escalation_rules(),
+        maintenance=_MAINTENANCE.current(),
     )
+
+
+_MAINTENANCE = d76maintenance.Watched()  # config/maintenance.yml, read again when it changes
 
 
 @bp.post("/webhook")

@@ -195,6 +195,9 @@ def test_a_reminder_acknowledges_and_an_earlier_episodes_message_points_to_the_n
     query(database_url, "UPDATE escalation SET remind_at = d76_now(), next_at = d76_now()")
     reminder = telegram.wait_for(lambda m: "STILL FIRING: A" in m.text, 20)
     assert reminder.reply_to == page.message_id
+    # Pressed once the dispatcher has recorded the message (no one presses within ms).
+    wait_rows(database_url, "SELECT state FROM notification WHERE kind = 'reminder'",
+              [("sent",)], 10)  # fmt: skip
     telegram.press(reminder, dict(reminder.buttons)["✅ Ack"], user_id=ALICE)
     assert _answers(telegram, 1) == ["Acknowledged"]
     wait_rows(
