@@ -15,8 +15,18 @@ from pydantic import Field, SecretStr, model_validator
 
 from d76config import ConfigError, StrictSettings, environment, load_section, validate_section
 from receiver import model
+from receiver.config_loop import (
+    CHAT_NAME,
+    Escalation,
+    EscalationLevel,
+    Mute,
+    RouteRule,
+    TelegramChat,
+    _known_targets,
+    escalation_rules,
+)
 
-__all__ = ["ConfigError", "Settings", "load"]
+__all__ = ["ConfigError", "EscalationLevel", "Settings", "load"]
 log = logging.getLogger("d76.config")
 
 
@@ -36,8 +46,13 @@ class Telegram(StrictSettings):
     timeout_seconds: float = Field(10, gt=0)
     bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
     chat_id: str | None = None  # TELEGRAM_CHAT_ID
+    topic: int | None = Field(None, ge=1)  # the forum topic (message_thread_id) in chat_id
     # TELEGRAM_ESCALATION_CHAT_ID: the chat of the target telegram_escalation (escalations)
     escalation_chat_id: str | None = None
+    # More chats, by name: the target telegram_<name> (routing.table sends alerts there).
+    chats: dict[Annotated[str, Field(pattern=CHAT_NAME)], TelegramChat] = Field(
+        default_factory=dict
+    )
     # Who may press Ack / Silence (Telegram user ids); empty: anyone in the configured chat.
     allowed_user_ids: list[int] = Field(default_factory=list)  # TELEGRAM_ALLOWED_USER_IDS
     buttons: bool = True  # Ack and Silence buttons, read by long-polling getUpdates
@@ -50,16 +65,35 @@ class Telegram(StrictSettings):
 
     def chat_for(self, target: str) -> str | None:
         """The chat a Telegram target sends to (None: that target is not configured)."""
-        return self.escalation_chat_id if target == "telegram_escalation" else self.chat_id
+        if target == "telegram_escalation":
+            return self.escalation_chat_id
+        named = self.chats.get(target.removeprefix("telegram_"))
+        return named.chat_id if named is not None and target != "telegram" else self.chat_id
 
-    def chats(self) -> dict[str, str]:
-        """Every configured chat -> its target (where buttons may be pressed)."""
-        chats = {}
-        for target in ("telegram_escalation", "telegram"):
+    def topic_for(self, target: str) -> int | None:
+        named = self.chats.get(target.removeprefix("telegram_"))
+        if target == "telegram":
+            return self.topic
+        return named.topic if named is not None else None
+
+    def chat_targets(self) -> dict[str, str]:
+        """Every configured chat -> its target (where buttons and commands are read)."""
+        found = {}
+        targets = ["telegram_escalation", *(f"telegram_{n}" for n in self.chats), "telegram"]
+        for target in targets:
             chat = self.chat_for(target)
             if chat:
-                chats[chat] = target
-        return chats
+                found[chat] = target
+        return found
+
+    def allowed_in(self, target: str, user_id: int) -> bool | None:
+        """Whether ``user_id`` may press buttons and give commands in ``target``'s chat: its
+        own allowlist if it has one, else the global one (None: no list, anyone may press)."""
+        named = self.chats.get(target.removeprefix("telegram_"))
+        listed = named.allowed_user_ids if named and named.allowed_user_ids is not None else None
+        if listed is None:
+            listed = self.allowed_user_ids
+        return (user_id in listed) if listed else None
 
 
 class Slack(StrictSettings):
@@ -92,14 +126,6 @@ class Email(StrictSettings):
         return self.starttls
 
 
-def _known_targets(name: str, targets: list[str]) -> None:
-    for target in targets:
-        if target not in model.TARGETS:
-            raise ValueError(
-                f"{name}: unknown target {target!r} (known: {', '.join(model.TARGETS)})"
-            )
-
-
 class DeadMan(StrictSettings):
     timeout_seconds: float = Field(120, gt=0)  # no Watchdog for this long: page
     check_seconds: float = Field(10, gt=0)
@@ -122,6 +148,9 @@ class Api(StrictSettings):
 class Routing(StrictSettings):
     receivers: dict[str, list[str]] = Field(default_factory=dict)
     default_targets: list[str] = Field(default_factory=lambda: ["telegram"])
+    # Then, per alert, the first rule whose labels match says which chat "telegram" and which
+    # Slack channel "slack_*" mean for it (config_loop.route).
+    table: list[RouteRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _targets_known(self) -> Routing:
@@ -161,54 +190,6 @@ class Dispatcher(StrictSettings):
         return self
 
 
-# A name to call on in an escalation: a Telegram @username, or a Slack member id (U…/W…).
-MENTION_PATTERN = r"^(@[A-Za-z0-9_]{3,32}|[UW][A-Z0-9]{6,20})$"
-
-
-class EscalationLevel(StrictSettings):
-    """One severity's policy (minutes may be fractions: tests play it in seconds)."""
-
-    remind_every_minutes: float | None = Field(None, gt=0)  # absent: no reminders
-    escalate_after_minutes: float | None = Field(None, gt=0)  # absent: no escalation
-    escalate_to: list[str] = Field(default_factory=list)
-    mention: list[Annotated[str, Field(pattern=MENTION_PATTERN)]] = Field(default_factory=list)
-    ack_expires_minutes: float | None = Field(None, gt=0)  # absent: an ack holds until resolved
-
-    @model_validator(mode="after")
-    def _targets_known(self) -> EscalationLevel:
-        _known_targets("escalate_to", self.escalate_to)
-        if self.escalate_after_minutes is not None and not self.escalate_to:
-            raise ValueError("escalate_after_minutes needs escalate_to (where to escalate)")
-        return self
-
-
-class Escalation(StrictSettings):
-    """While an alert fires unacknowledged: remind, then escalate (timers in PostgreSQL)."""
-
-    check_seconds: float = Field(2, gt=0, le=60)  # how often a dispatcher looks for due steps
-    remind_targets: list[str] = Field(default_factory=lambda: ["telegram"])
-    P0: EscalationLevel | None = EscalationLevel(remind_every_minutes=5)
-    P1: EscalationLevel | None = EscalationLevel(remind_every_minutes=30)
-    P2: EscalationLevel | None = None
-    P3: EscalationLevel | None = None
-
-    @model_validator(mode="after")
-    def _targets_known(self) -> Escalation:
-        _known_targets("remind_targets", self.remind_targets)
-        return self
-
-
-class Mute(StrictSettings):
-    """ "Mute until resolved": how long the silence lasts at most, and the resolve poll."""
-
-    max_days: float = Field(30, gt=0, le=365)  # the silence's own end, if the receiver fails
-    check_seconds: float = Field(15, gt=0, le=300)  # how often Alertmanager is asked
-    # Missing from Alertmanager this long means resolved (an Alertmanager restart forgets its
-    # alerts until Prometheus sends them again, within its resend delay of 1 min).
-    resolve_grace_seconds: float = Field(90, ge=0)
-    batch: int = Field(200, ge=1, le=5000)  # mutes looked at per check
-
-
 class Settings(StrictSettings):
     environment: str = "dev"
     database_url: SecretStr | None = None  # DATABASE_URL
@@ -227,38 +208,34 @@ class Settings(StrictSettings):
     mute: Mute = Mute()
 
     def escalation_rules(self) -> dict[str, model.EscalationRule]:
-        """Each severity's policy in seconds. The old ``dispatcher.remind_after_minutes`` and
-        ``remind_targets`` (Alertmanager-driven reminders), when a file still sets them, fill
-        what ``escalation`` leaves unset: one mechanism, the names kept."""
-        e, d = self.escalation, self.dispatcher
-        legacy = d.remind_after_minutes if "remind_after_minutes" in d.model_fields_set else {}
-        remind_to = e.remind_targets
-        if "remind_targets" in d.model_fields_set and "remind_targets" not in e.model_fields_set:
-            remind_to = d.remind_targets
-        rules: dict[str, model.EscalationRule] = {}
-        for name in ("P0", "P1", "P2", "P3"):
-            level: EscalationLevel | None = getattr(e, name)
-            set_here = name in e.model_fields_set
-            every = level.remind_every_minutes if level else None
-            if name in legacy and (not set_here or every is None):
-                every = legacy[name]
-            if level is None and every is None:
-                continue
+        """Each severity's policy in seconds (``config_loop.escalation_rules``)."""
+        return escalation_rules(self.escalation, self.dispatcher)
 
-            def seconds(minutes: float | None) -> float | None:
-                return None if minutes is None else minutes * 60
+    def targets(self) -> tuple[str, ...]:
+        """Every delivery target: the built-in ones and one per named Telegram chat."""
+        return (*model.TARGETS, *(f"telegram_{name}" for name in self.telegram.chats))
 
-            rule = model.EscalationRule(
-                remind_every=seconds(every),
-                escalate_after=seconds(level.escalate_after_minutes if level else None),
-                ack_expires_after=seconds(level.ack_expires_minutes if level else None),
-                remind_to=tuple(remind_to),
-                escalate_to=tuple(level.escalate_to if level else ()),
-                mentions=tuple(level.mention if level else ()),
-            )
-            if rule.active:
-                rules[name] = rule
-        return rules
+    @model_validator(mode="after")
+    def _named_targets_exist(self) -> Settings:
+        """A target of a named chat (telegram_<name>) must be a chat of telegram.chats."""
+        known = set(self.targets())
+        used = [
+            *(t for targets in self.routing.receivers.values() for t in targets),
+            *self.routing.default_targets, *self.deadman.targets,
+            *self.escalation.remind_targets,
+            *(t for level in self.escalation.levels() for t in level.escalate_to),
+        ]  # fmt: skip
+        for target in used:
+            if target not in known:
+                raise ValueError(
+                    f"unknown target {target!r}: add the chat {target[9:]!r} to telegram.chats"
+                )
+        for rule in self.routing.table:
+            if rule.telegram not in (None, "default") and rule.telegram not in self.telegram.chats:
+                raise ValueError(
+                    f"routing.table: telegram {rule.telegram!r} is not a chat of telegram.chats"
+                )
+        return self
 
     @property
     def dsn(self) -> str:

@@ -94,4 +94,4 @@ def kind_of(target: str) -> ChannelKind:
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
     """One channel per target; a channel without credentials answers NotConfigured."""
-    return {target: kind_of(target).build(settings, target) for target in model.TARGETS}
+    return {target: kind_of(target).build(settings, target) for target in settings.targets()}

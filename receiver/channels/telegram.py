@@ -88,6 +88,7 @@ class TelegramChannel:
         self.name = target
         self._settings = settings
         self._configured_chat = settings.chat_for(target) or ""
+        self._topic = settings.topic_for(target)  # a forum topic: message_thread_id
         self._chat_id = telegram_buttons.current_chat(settings.api_url, self._configured_chat)
         self._loop = asyncio.new_event_loop()
         self._bot: Bot | None = None
@@ -96,7 +97,7 @@ class TelegramChannel:
         if not self._settings.configured:
             raise NotConfigured("telegram: TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set")
         if not self._configured_chat:
-            raise NotConfigured(f"{self.name}: TELEGRAM_ESCALATION_CHAT_ID is not set")
+            raise NotConfigured(f"{self.name}: its chat is not set (TELEGRAM_ESCALATION_CHAT_ID)")
         if self._bot is None:
             bot = make_bot(self._settings)
             self._run(bot.initialize())  # getMe: fails fast on a wrong token
@@ -172,6 +173,7 @@ class TelegramChannel:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_parameters=reply,
                 reply_markup=markup(),
+                message_thread_id=self._topic,
             )
 
         try:

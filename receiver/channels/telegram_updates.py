@@ -47,6 +47,11 @@ _CHAT_VARIABLE = {
 }
 
 
+def _chat_variable(target: str) -> str:
+    """Where the chat of ``target`` is configured (to tell the operator what to change)."""
+    return _CHAT_VARIABLE.get(target, f"telegram.chats.{target.removeprefix('telegram_')}.chat_id")
+
+
 class UpdatePoller:
     """Reads button presses and commands while this process holds the poller lock, and
     answers each.
@@ -146,11 +151,12 @@ class UpdatePoller:
             if user and user.username
             else f"telegram:{user and user.id}"
         )
-        if self._chat_target(loop, bot, str(message.chat.id)) is None:
+        target = self._chat_target(loop, bot, str(message.chat.id))
+        if target is None:
             log.warning("ignored a command by %s in chat %s: not a configured chat", actor,
                         message.chat.id)  # fmt: skip
             return
-        if user is None or user.id not in self._tg.allowed_user_ids:
+        if user is None or self._tg.allowed_in(target, user.id) is not True:
             log.warning("refused a command by %s: not in TELEGRAM_ALLOWED_USER_IDS", actor)
             self._reply(loop, bot, message, "Not allowed: commands are for the users in "
                         "TELEGRAM_ALLOWED_USER_IDS.")  # fmt: skip
@@ -217,7 +223,7 @@ class UpdatePoller:
         """The target whose chat ``chat_id`` is (a configured chat, or the supergroup it
         migrated to); None for any other chat."""
         api = self._tg.api_url
-        chats = self._tg.chats()
+        chats = self._tg.chat_targets()
         for configured, target in chats.items():
             if chat_id == telegram_buttons.current_chat(api, configured):
                 return target
@@ -232,7 +238,7 @@ class UpdatePoller:
                 if str(exc.new_chat_id) == chat_id:
                     log.error(
                         "telegram chat %s migrated to %s: following it; set %s=%s",
-                        configured, chat_id, _CHAT_VARIABLE[target], chat_id,
+                        configured, chat_id, _chat_variable(target), chat_id,
                     )  # fmt: skip
                     telegram_buttons.follow(api, configured, chat_id)
                     return target
@@ -255,10 +261,10 @@ class UpdatePoller:
             self._answer(loop, press, "This button has expired.", alert=True)
             return
         assert message is not None
-        allowed = not self._tg.allowed_user_ids or user.id in self._tg.allowed_user_ids
-        # The allow-list first: a stranger's press costs no Bot API call.
-        target = self._chat_target(loop, bot, chat_id) if allowed else None
+        target = self._chat_target(loop, bot, chat_id)
         in_chat = target is not None
+        # The chat's own allowlist if it has one, else the global one; no list: anyone.
+        allowed = target is None or self._tg.allowed_in(target, user.id) is not False
         bound = target is not None and telegram_buttons.is_alert_message(
             conn, pressed.alert_id, message.message_id, target
         )

@@ -8,7 +8,7 @@ the occurrence and the outcome is the same in any order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,8 @@ class IngestPolicy:
     # By severity: reminders, escalation, ack expiry (the timer starts with the episode).
     escalation: Mapping[str, EscalationRule] = field(default_factory=dict)
     maintenance: Maintenance | None = None  # config/maintenance.yml: marks alerts inside
+    # routing.table: (receiver's targets, the alert's labels) -> the alert's targets
+    route: Callable[[Sequence[str], Mapping[str, str]], list[str]] | None = None
 
 
 _CURRENT = """
@@ -100,8 +102,13 @@ _QUEUE_TEMPLATE = "(%s, %s, %s, %s, %s, d76_now() + make_interval(secs => %s))"
 
 
 def _routed(rule: EscalationRule, targets: Sequence[str]) -> EscalationRule:
-    """Reminders go only where the alert went (a reply to its page); escalation goes further."""
-    return replace(rule, remind_to=tuple(t for t in rule.remind_to if t in targets))
+    """Reminders go only where the alert went (a reply to its page: "telegram" means the
+    chat the routing table chose for it); escalation goes further."""
+    chat = next((t for t in targets if t.startswith("telegram_") and t != "telegram_escalation"),
+                None)  # fmt: skip
+    remind_to = [chat if t == "telegram" and chat and "telegram" not in targets else t
+                 for t in rule.remind_to]  # fmt: skip
+    return replace(rule, remind_to=tuple(t for t in remind_to if t in targets))
 
 
 def _unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
@@ -173,6 +180,7 @@ class _Plan:
     inserts: dict[tuple[str, datetime], tuple[Any, ...]] = field(default_factory=dict)
     refires: set[tuple[str, datetime]] = field(default_factory=set)
     wakes: list[Occurrence] = field(default_factory=list)
+    routed: dict[tuple[str, datetime], list[str]] = field(default_factory=dict)  # by alert
     resolves: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -181,11 +189,15 @@ def _plan(
     notification: Notification,
     current: Mapping[tuple[str, datetime], Occurrence],
     windows: Windows,
+    targets: Sequence[str],
+    policy: IngestPolicy,
 ) -> _Plan:
     plan = _Plan()
     quiet = notification.receiver == MAINTENANCE_RECEIVER
     for alert in alerts:
         key = (alert.fingerprint, alert.starts_at)
+        if policy.route is not None:
+            plan.routed[key] = policy.route(targets, alert.labels)
         occurrence = current.get(key)
         decision = arrival(occurrence, alert.status, alert.ends_at, quiet)
         inside = windows.inside(alert, quiet)
@@ -239,11 +251,12 @@ def _apply(
         for alert_id, fingerprint, starts_at, status, severity in rows:
             key = (fingerprint, starts_at)
             inserted.add(key)
-            tell(alert_id, fingerprint, status, severity, targets)
+            to = plan.routed.get(key, targets)
+            tell(alert_id, fingerprint, status, severity, to)
             rule = policy.escalation.get(severity)
             # Only what someone was told escalates (not the Watchdog, nor a maintenance window).
-            if rule is not None and status == AlertStatus.FIRING and targets:
-                timers.append((alert_id, _routed(rule, targets)))
+            if rule is not None and status == AlertStatus.FIRING and to:
+                timers.append((alert_id, _routed(rule, to)))
             if key in plan.refires:
                 tally.refired += 1
             else:
@@ -257,13 +270,14 @@ def _apply(
             template="(%s::bigint, %s::timestamptz, %s::jsonb, %s, %s)",
             fetch=True,
         )
-        fingerprints = {o.id: o.fingerprint for o in current.values()}
+        keys = {o.id: (o.fingerprint, o.starts_at) for o in current.values()}
         resolved_ids = [alert_id for alert_id, _ in rows]
         cur.execute(_SUPERSEDE, (resolved_ids,))
         escalation.stop(cur, resolved_ids)
         mutes.resolved(cur, resolved_ids)
         for alert_id, severity in rows:
-            tell(alert_id, fingerprints[alert_id], Kind.RESOLVED, severity, targets)
+            to = plan.routed.get(keys[alert_id], targets)
+            tell(alert_id, keys[alert_id][0], Kind.RESOLVED, severity, to)
         tally.resolved += len(rows)
     if plan.wakes:  # a maintenance window ended with these still firing: page them now
         cur.execute(
@@ -271,10 +285,11 @@ def _apply(
             (receiver, [o.id for o in plan.wakes]),
         )
         for o in plan.wakes:
-            tell(o.id, o.fingerprint, Kind.FIRING, o.severity, targets)
+            to = plan.routed.get((o.fingerprint, o.starts_at), targets)
+            tell(o.id, o.fingerprint, Kind.FIRING, o.severity, to)
             rule = policy.escalation.get(o.severity)
-            if rule is not None and not o.acknowledged and targets:
-                timers.append((o.id, _routed(rule, targets)))
+            if rule is not None and not o.acknowledged and to:
+                timers.append((o.id, _routed(rule, to)))
     tally.escalations += escalation.start(cur, timers)
     if queue:
         tally.queued += len(
@@ -311,7 +326,7 @@ def ingest(
         for _ in range(3):  # a concurrent first insert of the same occurrence: decide again
             current = _current(cur, pending)
             windows = Windows(policy.maintenance, maintenance.windows_for(cur, pending))
-            plan = _plan(pending, notification, current, windows)
+            plan = _plan(pending, notification, current, windows, targets, policy)
             conflicted = _apply(cur, plan, current, targets, policy, tally, notification.receiver)
             pending = [a for a in pending if (a.fingerprint, a.starts_at) in conflicted]
             if not pending:

@@ -27,6 +27,7 @@ def operator_settings(
     slack: SlackStandin | None = None,
     alertmanager: str = "http://127.0.0.1:9",
     p0: dict[str, Any] | None = None,
+    telegram_extra: dict[str, Any] | None = None,
     **sections: Any,
 ) -> config.Settings:
     """Receiver settings on the stand-ins, P0's escalation in seconds (``p0`` overrides)."""
@@ -51,6 +52,7 @@ def operator_settings(
         "escalation": {"check_seconds": 0.2, "P0": level, "P1": None},
         "mute": {"check_seconds": 0.5, "resolve_grace_seconds": 1},
     }  # fmt: skip
+    data["telegram"].update(telegram_extra or {})
     data.update(sections)
     return config.Settings.model_validate(data)
 
