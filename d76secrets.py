@@ -34,6 +34,8 @@ SECRET_ENV = (
     "TELEGRAM_BOT_TOKEN",
     "SLACK_WEBHOOK_URL_CRITICAL",
     "SLACK_WEBHOOK_URL_ALERTS",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
     "SMTP_PASSWORD",
     "RECEIVER_WEBHOOK_TOKEN",
     "HISTORY_API_READ_TOKEN",
@@ -46,6 +48,7 @@ _PATTERNS = (
     (re.compile(r"/bot[^/\s\"'<>]+/"), f"/bot{MASK}/"),  # Bot API URL paths
     (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}"), MASK),  # Telegram bot tokens
     (re.compile(r"hooks\.slack\.com/services/[^\s\"'<>]+"), f"hooks.slack.com/services/{MASK}"),
+    (re.compile(r"\bxox[abpe]-[A-Za-z0-9-]{10,}|\bxapp-[A-Za-z0-9-]{10,}"), MASK),  # Slack tokens
     (re.compile(r"(://[^/\s:@]+:)[^/\s@]+@"), rf"\g<1>{MASK}@"),  # passwords in URLs
 )
 _MIN_SECRET = 4  # shorter values would redact ordinary words

@@ -96,10 +96,33 @@ class Telegram(StrictSettings):
         return (user_id in listed) if listed else None
 
 
+CHANNEL_ID = r"^[CG][A-Z0-9]{6,20}$"  # a Slack channel id
+
+
 class Slack(StrictSettings):
     timeout_seconds: float = Field(10, gt=0)
     webhook_url_critical: SecretStr | None = None  # SLACK_WEBHOOK_URL_CRITICAL (#critical)
     webhook_url_alerts: SecretStr | None = None  # SLACK_WEBHOOK_URL_ALERTS (#alerts)
+    # App mode (instead of the webhooks, when SLACK_BOT_TOKEN is set): chat.postMessage to
+    # channel ids, resolves threaded under their alert, messages updated on ack and resolve,
+    # Ack / Silence / Mute buttons read over Socket Mode (SLACK_APP_TOKEN).
+    bot_token: SecretStr | None = None  # SLACK_BOT_TOKEN (xoxb-…)
+    app_token: SecretStr | None = None  # SLACK_APP_TOKEN (xapp-…, connections:write)
+    api_url: str = "https://slack.com/api/"  # SLACK_API_URL: a test stand-in
+    channel_critical: str | None = Field(
+        None, pattern=r"^[CG][A-Z0-9]{6,20}$"
+    )  # SLACK_CHANNEL_CRITICAL
+    channel_alerts: str | None = Field(
+        None, pattern=r"^[CG][A-Z0-9]{6,20}$"
+    )  # SLACK_CHANNEL_ALERTS
+    allowed_user_ids: list[str] = Field(default_factory=list)  # SLACK_ALLOWED_USER_IDS
+
+    @property
+    def app_mode(self) -> bool:
+        return bool(self.bot_token and self.bot_token.get_secret_value())
+
+    def channel_for(self, target: str) -> str | None:
+        return self.channel_critical if target == "slack_critical" else self.channel_alerts
 
 
 class Email(StrictSettings):
@@ -260,6 +283,12 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "HISTORY_API_WRITE_TOKEN": ("api", "write_token"),
     "SLACK_WEBHOOK_URL_CRITICAL": ("slack", "webhook_url_critical"),
     "SLACK_WEBHOOK_URL_ALERTS": ("slack", "webhook_url_alerts"),
+    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "SLACK_APP_TOKEN": ("slack", "app_token"),
+    "SLACK_API_URL": ("slack", "api_url"),
+    "SLACK_CHANNEL_CRITICAL": ("slack", "channel_critical"),
+    "SLACK_CHANNEL_ALERTS": ("slack", "channel_alerts"),
+    "SLACK_ALLOWED_USER_IDS": ("slack", "allowed_user_ids"),
     "SMTP_HOST": ("email", "smtp_host"),
     "SMTP_PORT": ("email", "smtp_port"),
     "SMTP_STARTTLS": ("email", "starttls"),
@@ -274,6 +303,8 @@ SECRET_KEYS = {
     ("telegram", "bot_token"),
     ("slack", "webhook_url_critical"),
     ("slack", "webhook_url_alerts"),
+    ("slack", "bot_token"),
+    ("slack", "app_token"),
     ("email", "password"),
     ("api", "read_token"),
     ("api", "write_token"),
@@ -309,7 +340,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     for name, path in ENV_KEYS.items():
         value = env.get(name)
         if value not in (None, ""):
-            if name in ("ALERT_EMAIL_TO", "TELEGRAM_ALLOWED_USER_IDS"):
+            if name in ("ALERT_EMAIL_TO", "TELEGRAM_ALLOWED_USER_IDS", "SLACK_ALLOWED_USER_IDS"):
                 _set_path(data, path, [a.strip() for a in str(value).split(",") if a.strip()])
             else:
                 _set_path(data, path, value)

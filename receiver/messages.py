@@ -187,6 +187,19 @@ def slack_body(item: Claimed) -> dict[str, object]:
     }
 
 
+def slack_resolved_parent(item: Claimed) -> str:
+    """What an alert's Slack message says once it resolved (app mode updates it)."""
+    head = f"{RESOLVED_EMOJI} [{item.severity}] RESOLVED: {item.title}"
+    return slack_within(f"{head} (resolved {_when(item.ends_at)})", 3000)
+
+
+def slack_action_text(item: Claimed, actions: list[Action]) -> str:
+    """An alert's Slack message after someone acted on it from Slack (app mode)."""
+    lines = [slack_within(f"{_emoji(item)} [{item.severity}] {item.title}", 300)]
+    lines += [strip_markup(line) for line in telegram_action_lines(actions)]
+    return "\n".join(lines)
+
+
 def _digest_kind(kind: str) -> str:
     return "" if kind == Kind.FIRING else f" {kind}"
 

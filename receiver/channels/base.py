@@ -18,6 +18,9 @@ class Outgoing:
     body: Mapping[str, Any] | None = None  # a structured form, for channels that take one
     subject: str | None = None  # for channels with a subject line (email)
     buttons: tuple[tuple[str, str], ...] = ()  # (label, callback data) for channels with buttons
+    # What the message replied to should now say (Slack app mode updates the alert's message
+    # when it resolves); None: leave it.
+    parent_text: str | None = None
 
 
 class DeliveryError(Exception):

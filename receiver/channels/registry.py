@@ -15,6 +15,7 @@ from receiver import messages, model
 from receiver.channels.base import Channel, Outgoing
 from receiver.channels.email import EmailChannel
 from receiver.channels.slack import SlackChannel
+from receiver.channels.slack_app import SlackAppChannel
 from receiver.channels.telegram import TelegramChannel
 from receiver.config import Settings
 from receiver.model import Claimed, Digest, Kind
@@ -40,7 +41,20 @@ def _telegram(item: Claimed) -> Outgoing:
 
 def _slack(item: Claimed) -> Outgoing:
     body = messages.slack_body(item)
-    return Outgoing(text=str(body["text"]), body=body)
+    # Used in app mode only: buttons under a page, and the page's new text when it resolves.
+    buttons = (
+        messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
+        if item.kind in (Kind.FIRING, Kind.REMINDER, Kind.ESCALATION)
+        else ()
+    )
+    parent = messages.slack_resolved_parent(item) if item.kind == Kind.RESOLVED else None
+    return Outgoing(
+        text=str(body["text"]),
+        body=body,
+        reply_to=item.reply_to,
+        buttons=buttons,
+        parent_text=parent,
+    )
 
 
 def _slack_digest(digest: Digest) -> Outgoing:
@@ -64,6 +78,8 @@ def _email_digest(digest: Digest) -> Outgoing:
 
 def _slack_channel(settings: Settings, target: str) -> Channel:
     slack = settings.slack
+    if slack.app_mode:  # a bot token: the Web API, threads, updates, buttons
+        return SlackAppChannel(target, slack)
     url = slack.webhook_url_critical if target == "slack_critical" else slack.webhook_url_alerts
     return SlackChannel(target, url.get_secret_value() if url else None, slack.timeout_seconds)
 

@@ -45,9 +45,17 @@ def main(settings: Settings) -> int:
 
         poller = UpdatePoller(settings)
         poller.start()
+    slack_actions = None
+    if settings.slack.app_mode and settings.slack.app_token is not None:
+        from receiver.channels.slack_socket import SlackActions
+
+        slack_actions = SlackActions(settings)
+        slack_actions.start()
     dispatcher.run()
     if poller is not None:
         poller.stop(timeout=1)
+    if slack_actions is not None:
+        slack_actions.stop()
     return 0
 
 

@@ -24,7 +24,7 @@ REMIND, ESCALATE, EXPIRES = 3.0, 7.0, 5.0  # seconds
 def operator_settings(
     url: str,
     telegram: TelegramStandin,
-    slack: SlackStandin | None = None,
+    slack_webhooks: SlackStandin | None = None,
     alertmanager: str = "http://127.0.0.1:9",
     p0: dict[str, Any] | None = None,
     telegram_extra: dict[str, Any] | None = None,
@@ -46,7 +46,9 @@ def operator_settings(
             "escalation_chat_id": ESCALATION_CHAT, "timeout_seconds": 3,
             "allowed_user_ids": [ALICE], "poll_timeout_seconds": 1,
         },
-        "slack": {"webhook_url_critical": slack.url("critical")} if slack else {},
+        "slack": {"webhook_url_critical": slack_webhooks.url("critical")}
+        if slack_webhooks
+        else {},
         "dispatcher": {"idle_wake_seconds": 0.3, "backoff_max_seconds": 0.5},
         "routing": {"receivers": {"d76-p0": ["telegram", "slack_critical"]}},
         "escalation": {"check_seconds": 0.2, "P0": level, "P1": None},
