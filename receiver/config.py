@@ -2,6 +2,10 @@
 
 Read once at start-up by ``load()``; invalid settings raise ``ConfigError`` naming the key.
 Secrets come from the environment only and are kept out of ``repr``.
+
+Longer than the house's usual module (~360 lines): one settings tree with its environment
+table and its cross-section check (every target a setting names exists); the operator's
+loop (escalation, mute, named chats, the routing table) is in ``config_loop``.
 """
 
 from __future__ import annotations

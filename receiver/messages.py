@@ -6,6 +6,8 @@
     Action: Trading HALTED until next day
 
 Every value that comes from labels or annotations is escaped for the channel's markup.
+Longer than the house's usual module (~330 lines): every channel's text of every kind
+(firing, reminder, escalation, resolved, digest, action lines) shares its helpers here.
 """
 
 from __future__ import annotations

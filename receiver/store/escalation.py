@@ -14,7 +14,7 @@ budget, retries) like any other.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,8 +34,6 @@ from receiver.model import (
 from receiver.store.db import Connection, notify
 
 ACTOR = "escalation"  # who the history names for a step the timer took
-STEPS = ("reminder", "escalation", "ack-expired")
-STATES = ("waiting", "acknowledged", "silenced")  # the states that are not final
 
 _START = """
 INSERT INTO escalation (alert_id, remind_every, escalate_after, ack_expires_after, remind_to,
@@ -295,31 +293,3 @@ def seconds_until_due(conn: Connection) -> float | None:
         )
         (seconds,) = cur.fetchone() or (None,)
     return None if seconds is None else max(0.0, float(seconds))
-
-
-def totals(cur: psycopg2.extensions.cursor) -> dict[str, int]:
-    """Steps taken in total, by step (for /metrics)."""
-    cur.execute("SELECT step, total FROM escalation_total")
-    return {str(step): int(total) for step, total in cur.fetchall()}
-
-
-def timers_by_state(cur: psycopg2.extensions.cursor) -> Mapping[str, int]:
-    """Timers not done, by state (for /metrics: through the due index, not the history)."""
-    cur.execute("SELECT state, count(*) FROM escalation WHERE state <> 'done' GROUP BY 1")
-    return {str(state): int(count) for state, count in cur.fetchall()}
-
-
-def timer_detail(cur: psycopg2.extensions.cursor, alert_id: int) -> dict[str, Any] | None:
-    """An alert's timer, for its lifecycle (API and page); None when its severity has none."""
-    cur.execute(
-        """SELECT state, next_at, remind_at, escalate_at, resume_at, escalated_at, reminders,
-                  ack_expiries, remind_to, escalate_to, mentions
-             FROM escalation WHERE alert_id = %s""",
-        (alert_id,),
-    )
-    row = cur.fetchone()
-    names = (
-        "state", "next_at", "remind_at", "escalate_at", "resume_at", "escalated_at", "reminders",
-        "ack_expiries", "remind_to", "escalate_to", "mentions",
-    )  # fmt: skip
-    return dict(zip(names, row, strict=True)) if row else None

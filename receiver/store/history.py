@@ -10,7 +10,7 @@ import psycopg2.extras
 
 from receiver.model import Action, Claimed
 from receiver.query_params import HistoryFilter
-from receiver.store import escalation
+from receiver.store import escalation, escalation_views
 from receiver.store.db import Connection
 
 
@@ -208,7 +208,7 @@ def alert_detail(conn: Connection, alert_id: int) -> dict[str, Any] | None:
         alert["actions"] = [
             dict(zip(("action", "actor", "at", "detail"), r, strict=True)) for r in cur.fetchall()
         ]
-        alert["escalation"] = escalation.timer_detail(cur, alert_id)
+        alert["escalation"] = escalation_views.timer_detail(cur, alert_id)
     return alert
 
 

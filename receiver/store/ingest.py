@@ -7,18 +7,16 @@ the occurrence and the outcome is the same in any order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import psycopg2.extras
 
 from d76maintenance import Maintenance
-from receiver.lifecycle import Arrival, arrival
 from receiver.model import AlertStatus, EscalationRule, Kind, Occurrence, priority_of
-from receiver.store import escalation, maintenance, mutes
+from receiver.store import escalation, ingest_plan, maintenance, mutes
 from receiver.store.db import Connection, notify
 from receiver.store.maintenance import MAINTENANCE_RECEIVER, Windows
 from receiver.webhook_parser import Alert, Notification
@@ -101,64 +99,6 @@ RETURNING id
 _QUEUE_TEMPLATE = "(%s, %s, %s, %s, %s, d76_now() + make_interval(secs => %s))"
 
 
-def _routed(rule: EscalationRule, targets: Sequence[str]) -> EscalationRule:
-    """Reminders go only where the alert went (a reply to its page: "telegram" means the
-    chat the routing table chose for it); escalation goes further."""
-    chat = next((t for t in targets if t.startswith("telegram_") and t != "telegram_escalation"),
-                None)  # fmt: skip
-    remind_to = [chat if t == "telegram" and chat and "telegram" not in targets else t
-                 for t in rule.remind_to]  # fmt: skip
-    return replace(rule, remind_to=tuple(t for t in remind_to if t in targets))
-
-
-def _unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
-    """One alert per (fingerprint, startsAt); a resolved copy wins over a firing one."""
-    chosen: dict[tuple[str, datetime], Alert] = {}
-    for alert in alerts:
-        key = (alert.fingerprint, alert.starts_at)
-        if key not in chosen or alert.status == AlertStatus.RESOLVED:
-            chosen[key] = alert
-    return list(chosen.values())
-
-
-def _title_and_message(alert: Alert) -> tuple[str, str]:
-    annotations = alert.annotations
-    title = annotations.get("summary") or alert.alertname
-    message = annotations.get("description") or annotations.get("summary") or ""
-    return title[:200], message
-
-
-def _history_row(
-    alert: Alert, notification: Notification, episode: int, inside: str | None
-) -> tuple[Any, ...]:
-    labels, annotations = alert.labels, alert.annotations
-    title, message = _title_and_message(alert)
-    metadata: dict[str, Any] = {
-        "groupKey": notification.group_key,
-        "externalURL": notification.external_url,
-    }
-    if inside is not None:  # it fired inside a maintenance window: the history says which
-        metadata["maintenance"] = inside
-    return (
-        alert.starts_at,
-        labels.get("severity", "none")[:10],
-        labels.get("source", "unknown")[:50],
-        title,
-        message,
-        json.dumps(metadata),
-        alert.fingerprint,
-        alert.alertname,
-        alert.status,
-        alert.starts_at,
-        alert.ends_at,
-        json.dumps(labels),
-        json.dumps(annotations),
-        alert.generator_url,
-        notification.receiver,
-        episode,
-    )
-
-
 def _current(
     cur: psycopg2.extensions.cursor, alerts: Sequence[Alert]
 ) -> dict[tuple[str, datetime], Occurrence]:
@@ -176,50 +116,6 @@ def _current(
 
 
 @dataclass
-class _Plan:
-    inserts: dict[tuple[str, datetime], tuple[Any, ...]] = field(default_factory=dict)
-    refires: set[tuple[str, datetime]] = field(default_factory=set)
-    wakes: list[Occurrence] = field(default_factory=list)
-    routed: dict[tuple[str, datetime], list[str]] = field(default_factory=dict)  # by alert
-    resolves: list[tuple[Any, ...]] = field(default_factory=list)
-
-
-def _plan(
-    alerts: Sequence[Alert],
-    notification: Notification,
-    current: Mapping[tuple[str, datetime], Occurrence],
-    windows: Windows,
-    targets: Sequence[str],
-    policy: IngestPolicy,
-) -> _Plan:
-    plan = _Plan()
-    quiet = notification.receiver == MAINTENANCE_RECEIVER
-    for alert in alerts:
-        key = (alert.fingerprint, alert.starts_at)
-        if policy.route is not None:
-            plan.routed[key] = policy.route(targets, alert.labels)
-        occurrence = current.get(key)
-        decision = arrival(occurrence, alert.status, alert.ends_at, quiet)
-        inside = windows.inside(alert, quiet)
-        if decision is Arrival.NEW:
-            plan.inserts[key] = _history_row(alert, notification, 1, inside)
-        elif decision is Arrival.REFIRE:
-            assert occurrence is not None
-            plan.inserts[key] = _history_row(alert, notification, occurrence.episode + 1, inside)
-            plan.refires.add(key)
-        elif decision is Arrival.WAKE:
-            assert occurrence is not None
-            plan.wakes.append(occurrence)
-        elif decision is Arrival.RESOLVE:
-            assert occurrence is not None
-            title, message = _title_and_message(alert)
-            plan.resolves.append(
-                (occurrence.id, alert.ends_at, json.dumps(alert.annotations), title, message)
-            )
-    return plan
-
-
-@dataclass
 class _Tally:
     new: int = 0
     resolved: int = 0
@@ -230,7 +126,7 @@ class _Tally:
 
 def _apply(
     cur: psycopg2.extensions.cursor,
-    plan: _Plan,
+    plan: ingest_plan.Plan,
     current: Mapping[tuple[str, datetime], Occurrence],
     targets: Sequence[str],
     policy: IngestPolicy,
@@ -256,7 +152,7 @@ def _apply(
             rule = policy.escalation.get(severity)
             # Only what someone was told escalates (not the Watchdog, nor a maintenance window).
             if rule is not None and status == AlertStatus.FIRING and to:
-                timers.append((alert_id, _routed(rule, to)))
+                timers.append((alert_id, ingest_plan.routed(rule, to)))
             if key in plan.refires:
                 tally.refired += 1
             else:
@@ -289,7 +185,7 @@ def _apply(
             tell(o.id, o.fingerprint, Kind.FIRING, o.severity, to)
             rule = policy.escalation.get(o.severity)
             if rule is not None and not o.acknowledged and to:
-                timers.append((o.id, _routed(rule, to)))
+                timers.append((o.id, ingest_plan.routed(rule, to)))
     tally.escalations += escalation.start(cur, timers)
     if queue:
         tally.queued += len(
@@ -310,7 +206,7 @@ def ingest(
     nothing and queues nothing.
     """
     policy = policy or IngestPolicy()
-    alerts = _unique_occurrences(notification.alerts)
+    alerts = ingest_plan.unique_occurrences(notification.alerts)
     if not alerts:
         return IngestResult(alerts=0, new=0, resolved=0, queued=0)
     watchdog = [a for a in alerts if a.alertname == WATCHDOG]
@@ -326,7 +222,7 @@ def ingest(
         for _ in range(3):  # a concurrent first insert of the same occurrence: decide again
             current = _current(cur, pending)
             windows = Windows(policy.maintenance, maintenance.windows_for(cur, pending))
-            plan = _plan(pending, notification, current, windows, targets, policy)
+            plan = ingest_plan.plan(pending, notification, current, windows, targets, policy.route)
             conflicted = _apply(cur, plan, current, targets, policy, tally, notification.receiver)
             pending = [a for a in pending if (a.fingerprint, a.starts_at) in conflicted]
             if not pending:

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from receiver.store import escalation
+from receiver.store import escalation_views as escalation
 
 log = logging.getLogger("d76.receiver")
 
