@@ -1,10 +1,13 @@
 """Every SQL statement the receiver runs, one module per concern.
 
 - ``db``: connections, migrations, LISTEN/NOTIFY, advisory locks
-- ``ingest``: the webhook's one transaction (alerts stored, notifications queued)
+- ``ingest``: the webhook's one transaction (alerts stored, notifications queued);
+  ``ingest_plan``: what it will do with a payload, decided before any write
 - ``outbox``: claiming notifications and recording their fenced outcomes
 - ``escalation``: the escalation timers (reminders, escalation, an ack's expiry)
 - ``mutes``: silences made from the receiver, "mute until resolved"
+- ``maintenance``: maintenance windows as the history marks them; ``operator``: what the
+  chat commands read; ``escalation_views``: the timers for /metrics and the API
 - ``budget``: the per-destination rate budget
 - ``digests``: storm digests
 - ``history``: the history API, page and CLI; ``stats``: their counts and times
