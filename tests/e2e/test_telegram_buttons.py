@@ -228,6 +228,9 @@ def test_after_a_chat_migration_presses_in_the_new_chat_work(
     _webhook(pipeline, alert("Moved", severity="P1", annotations={"summary": "Moved"}))
     moved = telegram.wait_for(lambda m: "[P1] Moved" in m.text, 20)
     assert moved.chat_id == "-1009999"
+    # Pressed once the dispatcher has recorded the message (no one presses within ms).
+    wait_rows(database_url, "SELECT state FROM notification WHERE target = 'telegram'",
+              [("sent",)], 10)  # fmt: skip
     telegram.press(moved, dict(moved.buttons)["✅ Ack"], user_id=ALICE)
     _edited(telegram, moved, "Acknowledged by @alice")
     wait_rows(database_url, "SELECT count(*) FROM alert_history WHERE acknowledged", [(1,)], 10)
