@@ -7,16 +7,16 @@ the occurrence and the outcome is the same in any order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import psycopg2.extras
+import psycopg2.extensions
 
 from receiver.lifecycle import Arrival, arrival
 from receiver.model import AlertStatus, Kind, Occurrence, priority_of
+from receiver.store import ingest_sql as sql
 from receiver.store.db import Connection, notify
 from receiver.webhook_parser import Alert, Notification
 
@@ -42,60 +42,6 @@ class IngestPolicy:
     remind_targets: Sequence[str] = ()  # where reminders go (Telegram: a reply to the page)
 
 
-_CURRENT = """
-SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at,
-       (SELECT max(n.created_at) FROM notification n
-         WHERE n.alert_id = a.id AND n.kind IN ('firing', 'reminder')),
-       EXISTS (SELECT 1 FROM notification n
-                WHERE n.alert_id = a.id AND n.kind IN ('firing', 'reminder')
-                  AND n.state IN ('queued', 'sending', 'folded')),
-       d76_now()
-  FROM alert_history a
-  JOIN unnest(%s::text[], %s::timestamptz[]) AS k(fingerprint, starts_at)
-    ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
- ORDER BY a.fingerprint, a.starts_at, a.episode
-   FOR UPDATE OF a
-"""
-
-_INSERT = """
-INSERT INTO alert_history (timestamp, severity, source, title, message, metadata, fingerprint,
-                           alertname, status, starts_at, ends_at, labels, annotations,
-                           generator_url, receiver, episode)
-VALUES %s
-ON CONFLICT ON CONSTRAINT alert_history_occurrence DO NOTHING
-RETURNING id, fingerprint, starts_at, status, severity
-"""
-
-_RESOLVE = """
-UPDATE alert_history a
-   SET status = 'resolved', ends_at = v.ends_at, annotations = v.annotations,
-       title = v.title, message = v.message, updated_at = d76_now()
-  FROM (VALUES %s) AS v(id, ends_at, annotations, title, message)
- WHERE a.id = v.id AND a.status = 'firing'
-RETURNING a.id, a.severity
-"""
-
-# A firing (or reminder) that has not gone out when its alert resolves never will: the
-# resolved message says "fired at X, resolved at Y". One already in a digest being sent, or
-# being sent itself, stays: the resolved waits for it (messages of one alert go in order).
-_SUPERSEDE = """
-UPDATE notification n
-   SET state = CASE WHEN n.kind = 'firing' THEN 'superseded' ELSE 'cancelled' END,
-       last_error = 'resolved before delivery', digest_id = NULL, lease_until = NULL
- WHERE n.alert_id = ANY(%s) AND n.kind IN ('firing', 'reminder')
-   AND (n.state = 'queued'
-        OR (n.state = 'folded'
-            AND EXISTS (SELECT 1 FROM digest d WHERE d.id = n.digest_id AND d.state = 'pending')))
-"""
-
-_QUEUE = """
-INSERT INTO notification (alert_id, kind, target, priority, fingerprint, give_up_at) VALUES %s
-ON CONFLICT (alert_id, kind, target) WHERE kind <> 'reminder' DO NOTHING
-RETURNING id
-"""
-_QUEUE_TEMPLATE = "(%s, %s, %s, %s, %s, d76_now() + make_interval(secs => %s))"
-
-
 def _unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
     """One alert per (fingerprint, startsAt); a resolved copy wins over a firing one."""
     chosen: dict[tuple[str, datetime], Alert] = {}
@@ -106,43 +52,12 @@ def _unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
     return list(chosen.values())
 
 
-def _title_and_message(alert: Alert) -> tuple[str, str]:
-    annotations = alert.annotations
-    title = annotations.get("summary") or alert.alertname
-    message = annotations.get("description") or annotations.get("summary") or ""
-    return title[:200], message
-
-
-def _history_row(alert: Alert, notification: Notification, episode: int) -> tuple[Any, ...]:
-    labels, annotations = alert.labels, alert.annotations
-    title, message = _title_and_message(alert)
-    metadata = {"groupKey": notification.group_key, "externalURL": notification.external_url}
-    return (
-        alert.starts_at,
-        labels.get("severity", "none")[:10],
-        labels.get("source", "unknown")[:50],
-        title,
-        message,
-        json.dumps(metadata),
-        alert.fingerprint,
-        alert.alertname,
-        alert.status,
-        alert.starts_at,
-        alert.ends_at,
-        json.dumps(labels),
-        json.dumps(annotations),
-        alert.generator_url,
-        notification.receiver,
-        episode,
-    )
-
-
 def _current(
     cur: psycopg2.extensions.cursor, alerts: Sequence[Alert]
 ) -> tuple[dict[tuple[str, datetime], Occurrence], datetime | None]:
     """The newest episode of each occurrence, locked; and the database's time (None when none
     exists yet: only a known occurrence's reminder needs it, so a new alert costs no query)."""
-    cur.execute(_CURRENT, ([a.fingerprint for a in alerts], [a.starts_at for a in alerts]))
+    cur.execute(sql.CURRENT, ([a.fingerprint for a in alerts], [a.starts_at for a in alerts]))
     rows = cur.fetchall()
     newest: dict[tuple[str, datetime], Occurrence] = {}
     now: datetime | None = None
@@ -158,15 +73,14 @@ def _current(
 
 @dataclass
 class _Plan:
-    inserts: dict[tuple[str, datetime], tuple[Any, ...]] = field(default_factory=dict)
+    inserts: dict[tuple[str, datetime], dict[str, Any]] = field(default_factory=dict)
     refires: set[tuple[str, datetime]] = field(default_factory=set)
-    resolves: list[tuple[Any, ...]] = field(default_factory=list)
+    resolves: list[dict[str, Any]] = field(default_factory=list)
     reminders: list[Occurrence] = field(default_factory=list)
 
 
 def _plan(
     alerts: Sequence[Alert],
-    notification: Notification,
     current: Mapping[tuple[str, datetime], Occurrence],
     now: datetime | None,
     policy: IngestPolicy,
@@ -180,17 +94,14 @@ def _plan(
             occurrence, alert.status, alert.ends_at, now, policy.remind_after_seconds.get(severity)
         )
         if decision is Arrival.NEW:
-            plan.inserts[key] = _history_row(alert, notification, 1)
+            plan.inserts[key] = sql.history_row(alert, 1)
         elif decision is Arrival.REFIRE:
             assert occurrence is not None
-            plan.inserts[key] = _history_row(alert, notification, occurrence.episode + 1)
+            plan.inserts[key] = sql.history_row(alert, occurrence.episode + 1)
             plan.refires.add(key)
         elif decision is Arrival.RESOLVE:
             assert occurrence is not None
-            title, message = _title_and_message(alert)
-            plan.resolves.append(
-                (occurrence.id, alert.ends_at, json.dumps(alert.annotations), title, message)
-            )
+            plan.resolves.append(sql.resolve_row(occurrence.id, alert))
         elif decision is Arrival.REMIND:
             assert occurrence is not None
             plan.reminders.append(occurrence)
@@ -208,22 +119,24 @@ class _Tally:
 
 def _apply(
     cur: psycopg2.extensions.cursor,
+    notification: Notification,
     plan: _Plan,
     current: Mapping[tuple[str, datetime], Occurrence],
     targets: Sequence[str],
     policy: IngestPolicy,
     tally: _Tally,
 ) -> set[tuple[str, datetime]]:
-    """Write what ``plan`` decided; return the keys whose insert met a concurrent insert."""
-    queue: list[tuple[Any, ...]] = []
+    """Write what ``plan`` decided, one statement per table (however many alerts); return the
+    keys whose insert met a concurrent insert."""
+    queue: list[tuple[int, str, str, int, str]] = []
 
     def tell(alert_id: int, fingerprint: str, kind: str, severity: str, to: Iterable[str]) -> None:
-        priority, retry_for = priority_of(severity), policy.retry_for_seconds
-        queue.extend((alert_id, kind, target, priority, fingerprint, retry_for) for target in to)
+        priority = priority_of(severity)
+        queue.extend((alert_id, kind, target, priority, fingerprint) for target in to)
 
     inserted: set[tuple[str, datetime]] = set()
     if plan.inserts:
-        rows = psycopg2.extras.execute_values(cur, _INSERT, list(plan.inserts.values()), fetch=True)
+        rows = sql.insert_history(cur, notification, list(plan.inserts.values()))
         for alert_id, fingerprint, starts_at, status, severity in rows:
             key = (fingerprint, starts_at)
             inserted.add(key)
@@ -234,26 +147,17 @@ def _apply(
                 tally.new += 1
             tally.resolved += int(status == AlertStatus.RESOLVED)
     if plan.resolves:
-        rows = psycopg2.extras.execute_values(
-            cur,
-            _RESOLVE,
-            plan.resolves,
-            template="(%s::bigint, %s::timestamptz, %s::jsonb, %s, %s)",
-            fetch=True,
-        )
         fingerprints = {o.id: o.fingerprint for o in current.values()}
-        cur.execute(_SUPERSEDE, ([alert_id for alert_id, _ in rows],))
-        for alert_id, severity in rows:
+        resolved = sql.resolve_history(cur, plan.resolves)
+        for alert_id, severity in resolved:
             tell(alert_id, fingerprints[alert_id], Kind.RESOLVED, severity, targets)
-        tally.resolved += len(rows)
+        tally.resolved += len(resolved)
     remind_to = [t for t in policy.remind_targets if t in targets]
     for occurrence in plan.reminders if remind_to else ():
         tell(occurrence.id, occurrence.fingerprint, Kind.REMINDER, occurrence.severity, remind_to)
         tally.reminders += 1
     if queue:
-        tally.queued += len(
-            psycopg2.extras.execute_values(cur, _QUEUE, queue, template=_QUEUE_TEMPLATE, fetch=True)
-        )
+        tally.queued += sql.queue(cur, queue, policy.retry_for_seconds)
     return set(plan.inserts) - inserted
 
 
@@ -276,16 +180,13 @@ def ingest(
     tally = _Tally()
     with conn, conn.cursor() as cur:
         if watchdog:  # every arrival counts, repeats included: the dead man's switch
-            cur.execute(
-                """INSERT INTO heartbeat (name, last_seen, status) VALUES ('watchdog', now(), %s)
-                   ON CONFLICT (name) DO UPDATE SET last_seen = now(), status = EXCLUDED.status""",
-                ("firing" if any(a.status == "firing" for a in watchdog) else "resolved",),
-            )
+            firing = any(a.status == AlertStatus.FIRING for a in watchdog)
+            cur.execute(sql.HEARTBEAT, ("firing" if firing else "resolved",))
         pending = alerts
         for _ in range(3):  # a concurrent first insert of the same occurrence: decide again
             current, now = _current(cur, pending)
-            plan = _plan(pending, notification, current, now, policy)
-            conflicted = _apply(cur, plan, current, targets, policy, tally)
+            plan = _plan(pending, current, now, policy)
+            conflicted = _apply(cur, notification, plan, current, targets, policy, tally)
             pending = [a for a in pending if (a.fingerprint, a.starts_at) in conflicted]
             if not pending:
                 break

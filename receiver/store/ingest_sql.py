@@ -1,0 +1,181 @@
+"""The webhook's statements: one per table per request, whatever the number of alerts.
+
+Each batch of rows travels as one JSON document (``jsonb_to_recordset``): one parameter, one
+statement, one plan, and the client encodes it with the C JSON encoder instead of quoting
+every value of every row (psycopg2's ``execute_values`` did, and split batches of over 100
+rows into several statements).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg2.extensions
+
+from receiver.webhook_parser import Alert, Notification
+
+Cursor = psycopg2.extensions.cursor
+
+# The newest episode of each occurrence, locked, with what a reminder needs.
+CURRENT = """
+SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at,
+       (SELECT max(n.created_at) FROM notification n
+         WHERE n.alert_id = a.id AND n.kind IN ('firing', 'reminder')),
+       EXISTS (SELECT 1 FROM notification n
+                WHERE n.alert_id = a.id AND n.kind IN ('firing', 'reminder')
+                  AND n.state IN ('queued', 'sending', 'folded')),
+       d76_now()
+  FROM alert_history a
+  JOIN unnest(%s::text[], %s::timestamptz[]) AS k(fingerprint, starts_at)
+    ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+ ORDER BY a.fingerprint, a.starts_at, a.episode
+   FOR UPDATE OF a
+"""
+
+_INSERT = """
+INSERT INTO alert_history (timestamp, severity, source, title, message, metadata, fingerprint,
+                           alertname, status, starts_at, ends_at, labels, annotations,
+                           generator_url, receiver, episode)
+SELECT r.starts_at, r.severity, r.source, r.title, r.message, %(metadata)s::jsonb, r.fingerprint,
+       r.alertname, r.status, r.starts_at, r.ends_at, r.labels, r.annotations,
+       r.generator_url, %(receiver)s, r.episode
+  FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+         starts_at timestamptz, severity text, source text, title text, message text,
+         fingerprint text, alertname text, status text, ends_at timestamptz, labels jsonb,
+         annotations jsonb, generator_url text, episode integer)
+ON CONFLICT ON CONSTRAINT alert_history_occurrence DO NOTHING
+RETURNING id, fingerprint, starts_at, status, severity
+"""
+
+_RESOLVE = """
+UPDATE alert_history a
+   SET status = 'resolved', ends_at = v.ends_at, annotations = v.annotations,
+       title = v.title, message = v.message, updated_at = d76_now()
+  FROM jsonb_to_recordset(%s::jsonb) AS v(
+         id bigint, ends_at timestamptz, annotations jsonb, title text, message text)
+ WHERE a.id = v.id AND a.status = 'firing'
+RETURNING a.id, a.severity
+"""
+
+# A firing (or reminder) that has not gone out when its alert resolves never will: the
+# resolved message says "fired at X, resolved at Y". One already in a digest being sent, or
+# being sent itself, stays: the resolved waits for it (messages of one alert go in order).
+SUPERSEDE = """
+UPDATE notification n
+   SET state = CASE WHEN n.kind = 'firing' THEN 'superseded' ELSE 'cancelled' END,
+       last_error = 'resolved before delivery', digest_id = NULL, lease_until = NULL
+ WHERE n.alert_id = ANY(%s) AND n.kind IN ('firing', 'reminder')
+   AND (n.state = 'queued'
+        OR (n.state = 'folded'
+            AND EXISTS (SELECT 1 FROM digest d WHERE d.id = n.digest_id AND d.state = 'pending')))
+"""
+
+_QUEUE = """
+INSERT INTO notification (alert_id, kind, target, priority, fingerprint, give_up_at)
+SELECT q.alert_id, q.kind, q.target, q.priority, q.fingerprint,
+       d76_now() + make_interval(secs => %(retry_for)s)
+  FROM unnest(%(alert_ids)s::bigint[], %(kinds)s::text[], %(targets)s::text[],
+              %(priorities)s::smallint[], %(fingerprints)s::text[])
+       AS q(alert_id, kind, target, priority, fingerprint)
+ON CONFLICT (alert_id, kind, target) WHERE kind <> 'reminder' DO NOTHING
+"""
+
+HEARTBEAT = """
+INSERT INTO heartbeat (name, last_seen, status) VALUES ('watchdog', now(), %s)
+ON CONFLICT (name) DO UPDATE SET last_seen = now(), status = EXCLUDED.status
+"""
+
+
+def _document(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_iso, separators=(",", ":"))
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a batch")
+
+
+def title_and_message(alert: Alert) -> tuple[str, str]:
+    annotations = alert.annotations
+    title = annotations.get("summary") or alert.alertname
+    message = annotations.get("description") or annotations.get("summary") or ""
+    return title[:200], message
+
+
+def history_row(alert: Alert, episode: int) -> dict[str, Any]:
+    """One ``alert_history`` row of the batch (the notification's own columns are added by
+    ``insert_history``)."""
+    labels = alert.labels
+    title, message = title_and_message(alert)
+    return {
+        "starts_at": alert.starts_at,
+        "severity": labels.get("severity", "none")[:10],
+        "source": labels.get("source", "unknown")[:50],
+        "title": title,
+        "message": message,
+        "fingerprint": alert.fingerprint,
+        "alertname": alert.alertname,
+        "status": alert.status,
+        "ends_at": alert.ends_at,
+        "labels": labels,
+        "annotations": alert.annotations,
+        "generator_url": alert.generator_url,
+        "episode": episode,
+    }
+
+
+def insert_history(
+    cur: Cursor, notification: Notification, rows: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Insert the rows in one statement; return (id, fingerprint, starts_at, status, severity)
+    of those inserted (an occurrence a concurrent request inserted first is left out)."""
+    metadata = {"groupKey": notification.group_key, "externalURL": notification.external_url}
+    document = _document(rows)
+    cur.execute(
+        _INSERT,
+        {"metadata": json.dumps(metadata), "receiver": notification.receiver, "rows": document},
+    )
+    return cur.fetchall()
+
+
+def resolve_row(alert_id: int, alert: Alert) -> dict[str, Any]:
+    title, message = title_and_message(alert)
+    return {
+        "id": alert_id,
+        "ends_at": alert.ends_at,
+        "annotations": alert.annotations,
+        "title": title,
+        "message": message,
+    }
+
+
+def resolve_history(cur: Cursor, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
+    """Resolve the firing rows in one statement, then supersede their undelivered firings in
+    another; return (id, severity) of those resolved."""
+    cur.execute(_RESOLVE, (_document(rows),))
+    resolved = [(int(alert_id), str(severity)) for alert_id, severity in cur.fetchall()]
+    if resolved:
+        cur.execute(SUPERSEDE, ([alert_id for alert_id, _ in resolved],))
+    return resolved
+
+
+def queue(cur: Cursor, rows: Sequence[tuple[int, str, str, int, str]], retry_for: float) -> int:
+    """Queue (alert_id, kind, target, priority, fingerprint) rows in one statement; return how
+    many were new (a notification already queued for the same alert, kind and target is not)."""
+    alert_ids, kinds, targets, priorities, fingerprints = (list(c) for c in zip(*rows, strict=True))
+    cur.execute(
+        _QUEUE,
+        {
+            "retry_for": retry_for,
+            "alert_ids": alert_ids,
+            "kinds": kinds,
+            "targets": targets,
+            "priorities": priorities,
+            "fingerprints": fingerprints,
+        },
+    )
+    return int(cur.rowcount)
