@@ -23,6 +23,7 @@ log = logging.getLogger("d76.config")
 class Listen(StrictSettings):
     host: str = "127.0.0.1"
     port: int = Field(9095, ge=1, le=65535)
+    workers: int | None = Field(None, ge=1, le=256)  # gunicorn processes; None: one per core
 
 
 class Webhook(StrictSettings):

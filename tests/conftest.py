@@ -82,7 +82,8 @@ def database_url(postgres: PrivatePostgres) -> str:
         with conn, conn.cursor() as cur:
             cur.execute(
                 "TRUNCATE alert_history, notification, notification_attempt, digest, channel_send, "
-                "alert_action, daily_summary, heartbeat, destination "
+                "alert_action, daily_summary, heartbeat, destination, delivery_totals, "
+                "delivery_totals_mark "
                 "RESTART IDENTITY CASCADE"
             )
     finally:
