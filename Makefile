@@ -6,9 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test processes: most tests wait on real timers, so two share the 2-core machines well.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install system venv run run-ha reload test lint format docs check-config bench clean
+.PHONY: help install system venv run run-ha reload test test-unit lint format docs check-config bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,7 +39,10 @@ reload: venv ## apply edited prometheus/rules/*.yml and alertmanager.yml to the 
 	@$(PY) -m stack reload
 
 test: install lint ## lint, then every test against real Prometheus, Alertmanager and PostgreSQL
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+test-unit: venv ## the unit tests alone: seconds, no services
+	@$(PY) -m pytest tests/unit -q
 
 lint: venv ## ruff (lint and format check) and mypy
 	@$(PY) -m ruff check .

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from stack.render import Ports
 from stack.stack import Stack, StackConfig
-from tests.conftest import free_port
-from tests.standins.telegram import TOKEN, TelegramStandin
+from tests.support.ports import free_port
+from tests.support.standins.telegram import TOKEN, TelegramStandin
 
 CHAT = "-100777"
 

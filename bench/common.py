@@ -14,7 +14,7 @@ from pathlib import Path
 from stack.postgres import PrivatePostgres
 from stack.procs import ManagedProcess, http_ok
 from stack.render import REPO
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 
 @contextmanager

@@ -24,8 +24,8 @@ import httpx
 from bench.common import postgres, receiver
 from stack.procs import ManagedProcess
 from stack.render import REPO
-from tests.payloads import alert, payload
-from tests.standins.telegram import TOKEN, TelegramStandin
+from tests.support.payloads import alert, payload
+from tests.support.standins.telegram import TOKEN, TelegramStandin
 
 CHAT = "-100777"
 

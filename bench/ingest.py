@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import postgres, receiver
-from tests.conftest import query
+from tests.support.database import query
 
 LUA = (Path(__file__).with_name("webhook_post.lua")).read_text()
 

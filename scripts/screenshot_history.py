@@ -22,8 +22,8 @@ from bench.common import postgres  # noqa: E402
 from receiver import config, store  # noqa: E402
 from receiver.web.app import create_app  # noqa: E402
 from receiver.webhook_parser import parse  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
-from tests.payloads import alert, payload  # noqa: E402
+from tests.support.payloads import alert, payload  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 RULES = [
     ("GlobalGuardDailyLossLimit", "P0", "RiskGuard", "GlobalGuard BLOCK"),

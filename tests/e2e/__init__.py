@@ -1,0 +1,2 @@
+"""End to end: the real Prometheus, Alertmanager and exporter binaries, the whole pipeline,
+`make run`."""

@@ -1,0 +1,241 @@
+"""The sequences that used to leave an operator uninformed or misinformed, each against real
+PostgreSQL (and the Telegram stand-in where a message is involved)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import psycopg2
+from flask.testing import FlaskClient
+
+from receiver import store
+from receiver.delivery.worker import Dispatcher
+from receiver.store import digests, outbox
+from receiver.webhook_parser import parse
+from tests.support.database import query
+from tests.support.delivery import fast_settings, running
+from tests.support.payloads import alert, payload
+from tests.support.standins.telegram import TelegramStandin
+
+RESOLVED_AT = "2026-11-24T03:05:00.000Z"
+
+
+def _post(client: FlaskClient, *alerts: dict[str, object]) -> dict[str, object]:
+    response = client.post(
+        "/webhook", data=json.dumps(payload(*alerts)), content_type="application/json"
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return dict(response.get_json())
+
+
+def test_a_refire_with_the_same_starts_at_after_a_resolve_pages_again(
+    client: FlaskClient, database_url: str, telegram: TelegramStandin
+) -> None:
+    """Prometheus restarted: Alertmanager timed the alert out (RESOLVED), then it came back
+    with the same startsAt. It is a new episode, told like any new firing."""
+    assert _post(client, alert())["new"] == 1
+    assert _post(client, alert(status="resolved", ends_at=RESOLVED_AT))["resolved"] == 1
+    again = _post(client, alert())
+    assert again["refired"] == 1 and int(str(again["queued"])) >= 1
+    rows = query(database_url, "SELECT episode, status FROM alert_history ORDER BY episode")
+    assert rows == [(1, "resolved"), (2, "firing")]
+    # A late copy of the first episode's resolve does not end the second.
+    assert _post(client, alert(status="resolved", ends_at=RESOLVED_AT))["resolved"] == 0
+    with running(database_url, fast_settings(telegram)):
+        _wait_state_in(database_url, {"sent", "superseded", "unsent"})
+    heads = [m.text.split("\n")[0] for m in telegram.sent()]
+    assert heads == [
+        "✅ <b>[P0] FIRED AND RESOLVED: GlobalGuard BLOCK</b>",
+        "🔴 <b>[P0] GlobalGuard BLOCK</b>",
+    ]
+    assert telegram.sent()[-1].buttons, "the new page has its Ack/Silence buttons"
+
+
+def test_a_firing_that_failed_during_an_outage_is_never_sent_after_its_resolve(
+    client: FlaskClient, database_url: str, telegram: TelegramStandin
+) -> None:
+    _post(client, alert())
+    telegram.down_status = 502
+    with running(database_url, fast_settings(telegram)):
+        _wait_until(
+            lambda: query(database_url, "SELECT count(*) FROM notification_attempt")[0][0] != 0
+        )
+        _post(client, alert(status="resolved", ends_at=RESOLVED_AT))
+        telegram.down_status = None
+        _wait_state_in(database_url, {"sent", "superseded", "unsent"})
+    (only,) = [m for m in telegram.sent() if "GlobalGuard" in m.text]
+    assert "FIRED AND RESOLVED" in only.text
+    assert "Fired: 2026-11-24 03:00:00 UTC" in only.text
+    assert not only.buttons, "no Ack/Silence under an alert that is over"
+    states = query(database_url, "SELECT kind, state FROM notification ORDER BY id")
+    assert ("firing", "superseded") in states and ("resolved", "sent") in states
+
+
+def _wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _wait_state_in(url: str, states: set[str], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    rows: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline:
+        rows = query(url, "SELECT state FROM notification")
+        if rows and all(r[0] in states for r in rows):
+            return
+        time.sleep(0.05)
+    raise AssertionError(rows)
+
+
+def test_a_resolved_waiting_for_its_firing_is_not_due_so_the_loop_sleeps(
+    database_url: str,
+) -> None:
+    conn = store.connect(database_url)
+    store.ingest(conn, parse(payload(alert())), ["telegram"])
+    firing = outbox.claim(conn, owner="A", lease_seconds=30)
+    assert firing is not None and firing.kind == "firing"
+    store.ingest(conn, parse(payload(alert(status="resolved"))), ["telegram"])
+    # The resolved is queued and past its time, but behind its firing (being sent): the next
+    # thing due is the firing's lease, not "now".
+    due = outbox.seconds_until_due(conn)
+    assert due is not None and 25 < due <= 30
+    assert outbox.claim(conn, owner="B", lease_seconds=30) is None
+    conn.close()
+
+
+def test_a_dispatcher_that_lost_its_lease_changes_nothing(database_url: str) -> None:
+    a, b = store.connect(database_url), store.connect(database_url)
+    store.ingest(a, parse(payload(alert())), ["telegram"])
+    stalled = outbox.claim(a, owner="A", lease_seconds=30)
+    assert stalled is not None
+    with b, b.cursor() as cur:  # 31 s later on B's clock: A's lease has run out
+        cur.execute("SET d76.clock_offset = '31 s'")
+    taken = outbox.claim(b, owner="B", lease_seconds=30)
+    assert taken is not None and taken.id == stalled.id and taken.claim_token != stalled.claim_token
+    assert outbox.record_sent(b, taken, "201", 5)
+    assert not outbox.record_retry(a, stalled, "telegram: timed out", 1, 9000, throttled=False)
+    rows = query(database_url, "SELECT state, message_id FROM notification")
+    assert rows == [("sent", "201")]
+    outcomes = query(database_url, "SELECT outcome FROM notification_attempt ORDER BY id")
+    assert outcomes == [("sent",), ("late-retry",)]
+    a.close()
+    b.close()
+
+
+def test_a_p0_arriving_while_others_wait_is_claimed_next(database_url: str) -> None:
+    conn = store.connect(database_url)
+    lesser = [alert(f"Warn{i}", severity="P2", fingerprint=f"{i:016d}") for i in range(5)]
+    store.ingest(conn, parse(payload(*lesser)), ["telegram"])
+    first = outbox.claim(conn, owner="A", lease_seconds=30)
+    assert first is not None and first.severity == "P2"
+    store.ingest(conn, parse(payload(alert(fingerprint="ff00000000000000"))), ["telegram"])
+    nxt = outbox.claim(conn, owner="A", lease_seconds=30)
+    assert nxt is not None and nxt.severity == "P0"
+    conn.close()
+
+
+def _fold(conn: store.Connection, fingerprint: str) -> None:
+    """Queue a P2 for Telegram and fold it into the pending digest, as over budget."""
+    store.ingest(conn, parse(payload(alert(severity="P2", fingerprint=fingerprint))), ["telegram"])
+    item = outbox.claim(conn, owner="A", lease_seconds=30)
+    assert item is not None and digests.fold(conn, item)
+
+
+def test_a_digest_left_by_a_dead_dispatcher_comes_back_within_its_lease(
+    database_url: str,
+) -> None:
+    conn = store.connect(database_url)
+    _fold(conn, "a000000000000001")
+    dead = digests.claim(conn, "telegram", owner="A", lease_seconds=30)
+    assert dead is not None and dead.folded == 1
+    assert digests.claim(conn, "telegram", owner="B", lease_seconds=30) is None
+    with conn, conn.cursor() as cur:
+        cur.execute("SET d76.clock_offset = '31 s'")
+    back = digests.claim(conn, "telegram", owner="B", lease_seconds=30)
+    assert back is not None and back.id == dead.id and back.folded == 1
+    assert not digests.finish(conn, dead, "1")  # the dead one's late write changes nothing
+    assert digests.finish(conn, back, "2")
+    assert query(database_url, "SELECT state FROM notification") == [("digested",)]
+    conn.close()
+
+
+def test_a_429_on_a_digest_pauses_the_destination_and_keeps_one_digest(
+    database_url: str,
+) -> None:
+    conn = store.connect(database_url)
+    _fold(conn, "a000000000000001")
+    claimed = digests.claim(conn, "telegram", owner="A", lease_seconds=30)
+    assert claimed is not None
+    _fold(conn, "a000000000000002")  # folded while the digest is being sent: a new pending one
+    assert digests.retry(conn, claimed, "telegram: rate limited", 7, throttled=True)
+    assert digests.due_targets(conn) == []  # paused for the retry_after, not retried at once
+    # One digest carries both: the failed one took in the one opened meanwhile.
+    assert query(database_url, "SELECT count(*), min(state) FROM digest") == [(1, "pending")]
+    assert query(database_url, "SELECT count(DISTINCT digest_id) FROM notification") == [(1,)]
+    conn.close()
+
+
+def test_four_429s_never_fail_a_p0(database_url: str, telegram: TelegramStandin) -> None:
+    store_conn = psycopg2.connect(database_url)
+    store.ingest(store_conn, parse(payload(alert())), ["telegram"])
+    store_conn.close()
+    for _ in range(4):
+        telegram.fail_next(1, 429, "Too Many Requests: retry after 1", retry_after=1)
+    with running(database_url, fast_settings(telegram)):
+        telegram.wait_for(lambda m: "GlobalGuard" in m.text, 20)
+    assert query(database_url, "SELECT state FROM notification") == [("sent",)]
+
+
+def test_one_bad_channel_error_does_not_stop_the_dispatcher(
+    database_url: str, telegram: TelegramStandin
+) -> None:
+    class Exploding:
+        name = "slack_alerts"
+
+        def send(self, message: object) -> str:
+            raise ValueError("an invalid Slack URL")
+
+        def close(self) -> None:
+            pass
+
+    settings = fast_settings(telegram)
+    from receiver.channels.registry import build_channels
+
+    channels = {**build_channels(settings), "slack_alerts": Exploding()}
+    conn = psycopg2.connect(database_url)
+    store.ingest(conn, parse(payload(alert(severity="P1"))), ["slack_alerts", "telegram"])
+    conn.close()
+    dispatcher = Dispatcher(database_url, settings.dispatcher, channels)
+    dispatcher.connect()
+    for _ in range(5):
+        dispatcher.step()
+    dispatcher.close()
+    rows = {
+        str(t): str(s) for t, s in query(database_url, "SELECT target, state FROM notification")
+    }
+    assert rows == {"slack_alerts": "failed", "telegram": "sent"}
+
+
+def test_an_unacknowledged_p0_repeat_reminds_as_a_reply_and_an_ack_stops_it(
+    client: FlaskClient, database_url: str, telegram: TelegramStandin
+) -> None:
+    _post(client, alert())
+    with running(database_url, fast_settings(telegram)):
+        page = telegram.wait_for(lambda m: "GlobalGuard" in m.text, 10)
+        _wait_state_in(database_url, {"sent", "unsent"})  # the page is recorded as delivered
+        query(database_url, "UPDATE notification SET created_at = created_at - interval '13 min'")
+        repeat = _post(client, alert())  # Alertmanager's repeat_interval
+        assert repeat["reminders"] == 1
+        reminder = telegram.wait_for(lambda m: "STILL FIRING" in m.text, 10)
+    assert reminder.reply_to == page.message_id
+    assert query(database_url, "SELECT count(*) FROM alert_history") == [(1,)]
+    assert _post(client, alert())["reminders"] == 0  # just reminded
+    query(database_url, "UPDATE notification SET created_at = created_at - interval '13 min'")
+    (alert_id,) = query(database_url, "SELECT id FROM alert_history")[0]
+    acked = client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": "alice"})
+    assert acked.status_code == 200
+    assert _post(client, alert())["reminders"] == 0  # acknowledged: nobody is reminded

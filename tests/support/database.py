@@ -1,0 +1,96 @@
+"""A real PostgreSQL for the session (a private cluster, migrated once), emptied for each test
+that asks for ``database_url``; and the helpers that read it or fill it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+from receiver import store
+from receiver.webhook_parser import parse
+from stack.postgres import PrivatePostgres
+from stack.procs import ManagedProcess
+from tests.support.payloads import payload
+from tests.support.ports import free_port
+
+TABLES = (
+    "alert_history, notification, notification_attempt, digest, channel_send, "
+    "alert_action, daily_summary, heartbeat, destination, delivery_totals, delivery_totals_mark"
+)
+
+
+@pytest.fixture(scope="session")
+def state_root() -> Iterator[Path]:
+    """A scratch directory the `postgres` user can enter (pytest's tmp dirs are 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="d76-tests-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(state_root: Path) -> Iterator[PrivatePostgres]:
+    pg = PrivatePostgres(state_root / "pg" / "data", free_port(), state_root / "pg.log")
+    pg.initialize()
+    proc: ManagedProcess = pg.process()
+    proc.start()
+    try:
+        proc.wait_ready(pg.accepting, 60)
+        pg.create_database()
+        store.migrate(pg.url)
+        yield pg
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def database_url(postgres: PrivatePostgres) -> str:
+    """The session database, emptied for this test."""
+    empty_tables(postgres.url)
+    return postgres.url
+
+
+def empty_tables(url: str) -> None:
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        conn.close()
+
+
+def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def wait_rows(url: str, sql: str, expected: list[tuple[object, ...]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    rows: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline:
+        rows = query(url, sql)
+        if rows == expected:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{sql!r} gave {rows}, expected {expected}")
+
+
+def store_alerts(url: str, *alerts: dict[str, Any], targets: list[str] | None = None) -> None:
+    """Store ``alerts`` in the history as the webhook does; notify no one unless ``targets``."""
+    conn = psycopg2.connect(url)
+    try:
+        store.ingest(conn, parse(payload(*alerts)), targets or [])
+    finally:
+        conn.close()

@@ -1,0 +1,1 @@
+"""Unit tests: seconds, no services (no PostgreSQL, no binaries, no stack)."""
