@@ -128,11 +128,14 @@ def _apply(
 ) -> set[tuple[str, datetime]]:
     """Write what ``plan`` decided, one statement per table (however many alerts); return the
     keys whose insert met a concurrent insert."""
-    queue: list[tuple[int, str, str, int, str]] = []
+    queue: list[sql.Queued] = []
 
-    def tell(alert_id: int, fingerprint: str, kind: str, severity: str, to: Iterable[str]) -> None:
+    def tell(
+        alert_id: int, key: tuple[str, datetime], kind: str, severity: str, to: Iterable[str]
+    ) -> None:
         priority = priority_of(severity)
-        queue.extend((alert_id, kind, target, priority, fingerprint) for target in to)
+        fingerprint, starts_at = key
+        queue.extend((alert_id, starts_at, kind, target, priority, fingerprint) for target in to)
 
     inserted: set[tuple[str, datetime]] = set()
     if plan.inserts:
@@ -140,21 +143,22 @@ def _apply(
         for alert_id, fingerprint, starts_at, status, severity in rows:
             key = (fingerprint, starts_at)
             inserted.add(key)
-            tell(alert_id, fingerprint, status, severity, targets)
+            tell(alert_id, key, status, severity, targets)
             if key in plan.refires:
                 tally.refired += 1
             else:
                 tally.new += 1
             tally.resolved += int(status == AlertStatus.RESOLVED)
     if plan.resolves:
-        fingerprints = {o.id: o.fingerprint for o in current.values()}
+        keys = {o.id: (o.fingerprint, o.starts_at) for o in current.values()}
         resolved = sql.resolve_history(cur, plan.resolves)
         for alert_id, severity in resolved:
-            tell(alert_id, fingerprints[alert_id], Kind.RESOLVED, severity, targets)
+            tell(alert_id, keys[alert_id], Kind.RESOLVED, severity, targets)
         tally.resolved += len(resolved)
     remind_to = [t for t in policy.remind_targets if t in targets]
     for occurrence in plan.reminders if remind_to else ():
-        tell(occurrence.id, occurrence.fingerprint, Kind.REMINDER, occurrence.severity, remind_to)
+        key = (occurrence.fingerprint, occurrence.starts_at)
+        tell(occurrence.id, key, Kind.REMINDER, occurrence.severity, remind_to)
         tally.reminders += 1
     if queue:
         tally.queued += sql.queue(cur, queue, policy.retry_for_seconds)

@@ -76,14 +76,15 @@ UPDATE notification n
             AND EXISTS (SELECT 1 FROM digest d WHERE d.id = n.digest_id AND d.state = 'pending')))
 """
 
+# alert_ts, the alert's timestamp, puts each message in its alert's month (migration 0011).
 _QUEUE = """
-INSERT INTO notification (alert_id, kind, target, priority, fingerprint, give_up_at)
-SELECT q.alert_id, q.kind, q.target, q.priority, q.fingerprint,
+INSERT INTO notification (alert_id, alert_ts, kind, target, priority, fingerprint, give_up_at)
+SELECT q.alert_id, q.alert_ts, q.kind, q.target, q.priority, q.fingerprint,
        d76_now() + make_interval(secs => %(retry_for)s)
-  FROM unnest(%(alert_ids)s::bigint[], %(kinds)s::text[], %(targets)s::text[],
-              %(priorities)s::smallint[], %(fingerprints)s::text[])
-       AS q(alert_id, kind, target, priority, fingerprint)
-ON CONFLICT (alert_id, kind, target) WHERE kind <> 'reminder' DO NOTHING
+  FROM unnest(%(alert_ids)s::bigint[], %(alert_ts)s::timestamptz[], %(kinds)s::text[],
+              %(targets)s::text[], %(priorities)s::smallint[], %(fingerprints)s::text[])
+       AS q(alert_id, alert_ts, kind, target, priority, fingerprint)
+ON CONFLICT (alert_id, kind, target, alert_ts) WHERE kind <> 'reminder' DO NOTHING
 """
 
 HEARTBEAT = """
@@ -166,15 +167,20 @@ def resolve_history(cur: Cursor, rows: Sequence[dict[str, Any]]) -> list[tuple[i
     return resolved
 
 
-def queue(cur: Cursor, rows: Sequence[tuple[int, str, str, int, str]], retry_for: float) -> int:
-    """Queue (alert_id, kind, target, priority, fingerprint) rows in one statement; return how
-    many were new (a notification already queued for the same alert, kind and target is not)."""
-    alert_ids, kinds, targets, priorities, fingerprints = (list(c) for c in zip(*rows, strict=True))
+Queued = tuple[int, datetime, str, str, int, str]
+
+
+def queue(cur: Cursor, rows: Sequence[Queued], retry_for: float) -> int:
+    """Queue (alert_id, alert_ts, kind, target, priority, fingerprint) rows in one statement;
+    return how many were new (one already queued for the same alert, kind and target is not)."""
+    columns = (list(c) for c in zip(*rows, strict=True))
+    alert_ids, alert_ts, kinds, targets, priorities, fingerprints = columns
     cur.execute(
         _QUEUE,
         {
             "retry_for": retry_for,
             "alert_ids": alert_ids,
+            "alert_ts": alert_ts,
             "kinds": kinds,
             "targets": targets,
             "priorities": priorities,

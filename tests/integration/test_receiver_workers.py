@@ -164,13 +164,14 @@ def test_delivery_totals_are_the_databases_in_every_worker_even_after_prune(
         conn.close()
     query(
         database_url,
-        """INSERT INTO notification_attempt (notification_id, attempted_at, outcome, duration_ms)
-           SELECT id, now() - interval '1 hour', o, 5 FROM notification,
+        """INSERT INTO notification_attempt (notification_id, alert_ts, attempted_at, outcome,
+                                             duration_ms)
+           SELECT id, alert_ts, now() - interval '1 hour', o, 5 FROM notification,
                   unnest(ARRAY['retry', 'retry', 'sent']) o""",
     )
     first = _delivery_samples(database_url)  # a worker that started before the prune
     assert first[("d76_receiver_notifications", "sent", "telegram")] == 1
     assert first[("d76_receiver_delivery_retries_total", "telegram")] == 2
     assert _delivery_samples(database_url) == first  # a second worker, the same totals
-    query(database_url, "DELETE FROM alert_history")  # prune: the history and its attempts go
+    query(database_url, "TRUNCATE alert_history, notification, notification_attempt")  # prune
     assert _delivery_samples(database_url) == first  # a worker started after it
