@@ -101,6 +101,7 @@ class Api(StrictSettings):
     read_token: SecretStr | None = None  # HISTORY_API_READ_TOKEN
     write_token: SecretStr | None = None  # HISTORY_API_WRITE_TOKEN (acknowledge)
     retention_days: int = Field(400, ge=1)  # python -m receiver prune deletes what is older
+    partitions_ahead_months: int = Field(3, ge=1, le=24)  # monthly partitions made ahead
     statement_timeout_seconds: float = Field(5, gt=0)  # per SQL statement of the API and page
     max_range_days: int = Field(92, ge=1)  # widest from..to that stats and the page accept
 

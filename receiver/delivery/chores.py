@@ -1,5 +1,6 @@
 """Timed chores the dispatcher runs between deliveries: its heartbeat, the dead man's switch,
-the sweep of permanently failed notifications, and the daily summary (retried until sent).
+the sweep of permanently failed notifications, the daily summary (retried until sent), and the
+coming months' partitions of the history.
 
 Each chore has its own period and runs when due; one that raises is logged and tried again at
 its next period, so no chore can stop delivery.
@@ -16,7 +17,7 @@ from receiver.channels.base import Channel, DeliveryError, NotConfigured
 from receiver.config import Settings
 from receiver.delivery import daily_summary
 from receiver.delivery.deadman import DeadMansSwitch
-from receiver.store import db, health, outbox, reports
+from receiver.store import db, health, outbox, partitions, reports
 
 log = logging.getLogger("d76.dispatcher")
 
@@ -66,6 +67,11 @@ class Chores:
                 "sweep",
                 min(60.0, dispatcher.sweep_after_seconds / 2),
                 lambda conn: self._sweep(conn, settings),
+            ),
+            (  # the coming months' partitions exist before their first alert (cheap when so)
+                "partitions",
+                3600.0,
+                lambda conn: partitions.ensure(conn, settings.api.partitions_ahead_months),
             ),
         ]
         if deadman is not None:
