@@ -115,9 +115,9 @@ def test_a_database_with_history_is_converted_keeping_every_row(old_database: st
     )
     for fingerprint, *tables in homes:
         names = [str(table) for table in tables]
-        months = {"default" if n.endswith("_default") else n.rsplit("_p", 1)[1] for n in names}
-        assert len(months) == 1, (fingerprint, names)  # the four rows share one partition
-        assert (months == {"default"}) == (fingerprint == "fp5"), (fingerprint, names)
+        shared = {"default" if n.endswith("_default") else n.rsplit("_p", 1)[1] for n in names}
+        assert len(shared) == 1, (fingerprint, names)  # the four rows share one partition
+        assert (shared == {"default"}) == (fingerprint == "fp5"), (fingerprint, names)
 
     conn = store.connect(old_database)
     try:
