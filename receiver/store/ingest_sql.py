@@ -29,11 +29,13 @@ SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.ackn
   FROM alert_history a
   JOIN unnest(%s::text[], %s::timestamptz[]) AS k(fingerprint, starts_at)
     ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
+   AND a.timestamp = k.starts_at  -- the partition key: each lookup reads one month
   LEFT JOIN LATERAL (
         SELECT max(n.created_at) AS last_told_at,
                bool_or(n.state IN ('queued', 'sending', 'folded')) AS undelivered
           FROM notification n
-         WHERE n.alert_id = a.id AND n.kind IN ('firing', 'reminder')) told ON TRUE
+         WHERE n.alert_id = a.id AND n.alert_ts = a.timestamp
+           AND n.kind IN ('firing', 'reminder')) told ON TRUE
  ORDER BY a.fingerprint, a.starts_at, a.episode
    FOR UPDATE OF a
 """
@@ -58,8 +60,9 @@ UPDATE alert_history a
    SET status = 'resolved', ends_at = v.ends_at, annotations = v.annotations,
        title = v.title, message = v.message, updated_at = d76_now()
   FROM jsonb_to_recordset(%s::jsonb) AS v(
-         id bigint, ends_at timestamptz, annotations jsonb, title text, message text)
- WHERE a.id = v.id AND a.status = 'firing'
+         id bigint, ts timestamptz, ends_at timestamptz, annotations jsonb, title text,
+         message text)
+ WHERE a.id = v.id AND a.timestamp = v.ts AND a.status = 'firing'
 RETURNING a.id, a.severity
 """
 
@@ -70,7 +73,7 @@ SUPERSEDE = """
 UPDATE notification n
    SET state = CASE WHEN n.kind = 'firing' THEN 'superseded' ELSE 'cancelled' END,
        last_error = 'resolved before delivery', digest_id = NULL, lease_until = NULL
- WHERE n.alert_id = ANY(%s) AND n.kind IN ('firing', 'reminder')
+ WHERE n.alert_id = ANY(%s) AND n.alert_ts = ANY(%s) AND n.kind IN ('firing', 'reminder')
    AND (n.state = 'queued'
         OR (n.state = 'folded'
             AND EXISTS (SELECT 1 FROM digest d WHERE d.id = n.digest_id AND d.state = 'pending')))
@@ -150,6 +153,7 @@ def resolve_row(alert_id: int, alert: Alert) -> dict[str, Any]:
     title, message = title_and_message(alert)
     return {
         "id": alert_id,
+        "ts": alert.starts_at,
         "ends_at": alert.ends_at,
         "annotations": alert.annotations,
         "title": title,
@@ -163,7 +167,8 @@ def resolve_history(cur: Cursor, rows: Sequence[dict[str, Any]]) -> list[tuple[i
     cur.execute(_RESOLVE, (_document(rows),))
     resolved = [(int(alert_id), str(severity)) for alert_id, severity in cur.fetchall()]
     if resolved:
-        cur.execute(SUPERSEDE, ([alert_id for alert_id, _ in resolved],))
+        months = sorted({row["ts"] for row in rows})
+        cur.execute(SUPERSEDE, ([alert_id for alert_id, _ in resolved], months))
     return resolved
 
 

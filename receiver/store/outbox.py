@@ -54,10 +54,11 @@ UPDATE notification n
 RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
           (SELECT COALESCE(f.message_id, g.message_id)
              FROM notification f LEFT JOIN digest g ON g.id = f.digest_id
-            WHERE f.alert_id = n.alert_id AND f.target = n.target AND f.kind = 'firing'
-              AND f.state IN ('sent', 'digested')) AS reply_to,
+            WHERE f.alert_id = n.alert_id AND f.alert_ts = n.alert_ts AND f.target = n.target
+              AND f.kind = 'firing' AND f.state IN ('sent', 'digested')) AS reply_to,
           EXISTS (SELECT 1 FROM notification f
-                   WHERE f.alert_id = n.alert_id AND f.target = n.target AND f.kind = 'firing'
+                   WHERE f.alert_id = n.alert_id AND f.alert_ts = n.alert_ts
+                     AND f.target = n.target AND f.kind = 'firing'
                      AND f.state IN ('sent', 'digested')) AS firing_told,
           a.id AS alert_id, a.severity, a.source, a.alertname, a.title, a.message, a.status,
           a.starts_at, a.ends_at, a.labels, a.annotations, a.generator_url, a.acknowledged,
