@@ -78,6 +78,23 @@ def months_of(conn: Connection, table: str) -> list[date]:
     return sorted(months)
 
 
+def drop_month(conn: Connection, month: date) -> int:
+    """Drop ``month``'s partition of the four tables, children first; return how many alerts
+    it held."""
+    suffix = f"_p{month:%Y_%m}"
+    with conn, conn.cursor() as cur:
+        cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        cur.execute(f"SELECT to_regclass('alert_history{suffix}') IS NOT NULL")
+        (exists,) = cur.fetchone() or (False,)
+        count = 0
+        if exists:
+            cur.execute(f'SELECT count(*) FROM "alert_history{suffix}"')
+            (count,) = cur.fetchone() or (0,)
+        for table, _ in TABLES:
+            cur.execute(f'DROP TABLE IF EXISTS "{table}{suffix}"')
+    return int(count)
+
+
 def prune(conn: Connection, keep_days: int) -> Pruned:
     """Remove alerts that started over ``keep_days`` ago, with their notifications, attempts
     and actions: whole months dropped, the rest deleted."""
@@ -86,14 +103,7 @@ def prune(conn: Connection, keep_days: int) -> Pruned:
     for month in months_of(conn, "alert_history"):
         if _add_months(month, 1) > cutoff.date():
             break  # this month ends after the cut-off: its older rows are deleted below
-        suffix = f"_p{month:%Y_%m}"
-        with conn, conn.cursor() as cur:
-            cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            cur.execute(f'SELECT count(*) FROM "alert_history{suffix}"')
-            (count,) = cur.fetchone() or (0,)
-            for table, _ in TABLES:
-                cur.execute(f'DROP TABLE IF EXISTS "{table}{suffix}"')
-        gone += int(count)
+        gone += drop_month(conn, month)
         months += 1
     with conn, conn.cursor() as cur:
         for table, key in TABLES:

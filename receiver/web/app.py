@@ -58,6 +58,15 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
         # Alertmanager retries a 5xx: the alert is stored when the database is responsive again.
         timeout_hint="the database is overloaded or locked; Alertmanager will retry",
     )
+    # Reads of the history may go to a streaming replica: its own pool, the API's timeout.
+    read_db = db
+    if settings.read_dsn != settings.dsn:
+        read_db = Database(
+            settings.read_dsn,
+            max_connections=max(1, db_connections - 2),
+            statement_timeout_seconds=settings.api.statement_timeout_seconds,
+            application_name="d76-receiver-read",
+        )
     metrics = ReceiverMetrics()
     # Registered once, in the registry /metrics serves: one database read per scrape, by
     # whichever worker answers it.
@@ -68,6 +77,7 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
             settings=settings,
             db=db,
             webhook_db=webhook_db,
+            read_db=read_db,
             metrics=metrics,
             sessions=PageSessions(settings),
         ),
