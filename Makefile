@@ -64,10 +64,14 @@ check-config: system ## promtool and amtool checks of the rules and the Alertman
 clean: ## remove the virtualenv and the local state (.d76: database, TSDB, logs)
 	rm -rf $(VENV) .d76
 
-bench: install ## run the benchmarks in bench/ and print their figures
+# BENCH_ARGS: e.g. --smoke (every bench at its smallest sizes) or --only ingest,history
+BENCH_ARGS ?=
+
+bench: install ## run every benchmark to the end; one summary table, also in .d76/bench/*.json
 	@command -v wrk >/dev/null || { echo "==> installing wrk (load generator)"; \
-		$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y -q --no-install-recommends wrk; }
-	@$(PY) -m bench.hooks
-	@$(PY) -m bench.alert_latency
-	@$(PY) -m bench.delivery
-	@$(PY) -m bench.ingest
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -q --no-install-recommends wrk >/dev/null 2>&1 \
+		|| { $$SUDO apt-get update -q >/dev/null && \
+		     $$SUDO apt-get install -y -q --no-install-recommends wrk >/dev/null; } \
+		|| echo "==> wrk could not be installed: bench.ingest uses its Python load generator"; }
+	@$(PY) -m bench $(BENCH_ARGS)

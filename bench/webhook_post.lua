@@ -1,5 +1,8 @@
 -- wrk script: POST Alertmanager webhook payloads of PER_REQUEST alerts, every alert a new
 -- occurrence (a fingerprint unique per wrk thread and request), so each request stores rows.
+-- bench.ingest puts a new seed below for every run: wrk's Lua does not seed math.random, so
+-- without it every run would post the fingerprints of the one before, and store nothing new.
+math.randomseed(RUN_SEED)
 local n = 0
 local per_request = PER_REQUEST
 

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -139,28 +140,42 @@ def reload() -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    return run(ha=args.ha, engines=args.engines)
+
+
+# Every command, one row: (help, what it runs). Both accept the same flags, as before.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
+    "run": ("start the whole stack on 127.0.0.1 until Ctrl-C", _run),
+    "reload": ("apply edited rules and alertmanager.yml to the running stack", lambda a: reload()),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m stack",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("command", choices=["run", "reload"])
-    parser.add_argument(
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument(
         "--ha",
         action="store_true",
         help="the highly available pair: two Alertmanagers, receivers, dispatchers",
     )
-    parser.add_argument(
+    flags.add_argument(
         "--engines",
         type=int,
         choices=[1, 2],
         default=1,
         help="simulated D75 engines (2: a second one on EXPORTER_PORT_2, engine label d75-2)",
     )
+    parser = argparse.ArgumentParser(
+        prog="python -m stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, _) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, parents=[flags])
     args = parser.parse_args(argv)
     install_log_redaction()  # the console echoes the receiver's and dispatcher's output
-    return run(ha=args.ha, engines=args.engines) if args.command == "run" else reload()
+    return COMMANDS[args.command][1](args)
 
 
 if __name__ == "__main__":

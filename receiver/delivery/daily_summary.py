@@ -1,6 +1,7 @@
 """The daily summary report the seed asks for: an HTML email with counts by severity and
 source, the P0/P1 list with times to acknowledge and to resolve, the noisiest rules, and a
-CSV attachment of the day's alerts. Sent by the dispatcher once a day, or by hand:
+CSV of the day's alerts and a PDF with its charts attached. Sent by the dispatcher once a day,
+or by hand:
 
     python -m receiver summary [--date 2026-11-23] [--print]
 """
@@ -11,11 +12,14 @@ import csv
 import html
 import io
 import json
+import logging
 from collections.abc import Sequence
 from datetime import date
 
 from receiver.channels.base import Outgoing
 from receiver.store import DaySummary
+
+log = logging.getLogger("d76.dispatcher")
 
 
 def _duration(seconds: float | None) -> str:
@@ -72,7 +76,8 @@ def render(summary: DaySummary) -> Outgoing:
         else "<p>None.</p>",
         "<h3>Noisiest rules</h3>",
         _table(("Alert", "Severity", "Occurrences"), list(summary.noisiest)),
-        "<p><small>Every alert of the day is in the attached CSV.</small></p></body></html>",
+        "<p><small>Every alert of the day is in the attached CSV; its charts are in the PDF."
+        "</small></p></body></html>",
     ]
     text = "\n".join(
         [f"D75 alerts on {day} (UTC): {summary.total}"]
@@ -82,13 +87,20 @@ def render(summary: DaySummary) -> Outgoing:
         + ["Noisiest rules:"]
         + [f"  {a} [{s}]: {n}" for a, s, n in summary.noisiest]
     )
+    attachments: dict[str, tuple[str | bytes, str]] = {
+        f"d75-alerts-{day}.csv": (csv_text(summary), "text/csv")
+    }
+    try:
+        from receiver.delivery.report_pdf import report_pdf
+
+        attachments[f"d75-alerts-{day}.pdf"] = (report_pdf(summary), "application/pdf")
+    except Exception:  # the charts must never cost the operator the report itself
+        log.exception("daily summary %s: the PDF could not be drawn; sending without it", day)
+        parts.insert(-1, "<p><b>The PDF with the charts could not be drawn; see the log.</b></p>")
     return Outgoing(
         text=text,
         subject=f"[D75] Daily alert summary {day}: {summary.total} alerts",
-        body={
-            "html": "".join(parts),
-            "attachments": {f"d75-alerts-{day}.csv": (csv_text(summary), "text/csv")},
-        },
+        body={"html": "".join(parts), "attachments": attachments},
     )
 
 

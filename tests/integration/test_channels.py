@@ -197,8 +197,11 @@ def test_daily_summary_counts_times_and_csv_match_the_day(
     assert "<tr><td>RiskGuard</td><td>3</td></tr>" in html
     assert "<td>resolved</td><td>2m 00s</td><td>10m 00s</td>" in html
     assert "<tr><td>RateLimitLow</td><td>P2</td><td>5</td></tr>" in html  # the noisiest
-    (attachment,) = list(mail.iter_attachments())
+    attachment, pdf = list(mail.iter_attachments())
     assert attachment.get_filename() == "d75-alerts-2026-11-23.csv"
+    assert pdf.get_filename() == "d75-alerts-2026-11-23.pdf"
+    assert pdf.get_content_type() == "application/pdf"
+    assert pdf.get_content().startswith(b"%PDF")  # the charts ride beside the CSV
     rows = list(csv.DictReader(io.StringIO(attachment.get_content())))
     assert len(rows) == 10
     assert {r["alertname"] for r in rows} == {
