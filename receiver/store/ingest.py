@@ -57,7 +57,7 @@ def _current(
 ) -> tuple[dict[tuple[str, datetime], Occurrence], datetime | None]:
     """The newest episode of each occurrence, locked; and the database's time (None when none
     exists yet: only a known occurrence's reminder needs it, so a new alert costs no query)."""
-    sql.execute(cur, sql.CURRENT, ([a.fingerprint for a in alerts], [a.starts_at for a in alerts]))
+    sql.current(cur, alerts)
     rows = cur.fetchall()
     newest: dict[tuple[str, datetime], Occurrence] = {}
     now: datetime | None = None

@@ -15,7 +15,6 @@ from typing import Any
 
 import psycopg2.extensions
 
-from receiver.store.prepared import Statement, execute
 from receiver.webhook_parser import Alert, Notification
 
 Cursor = psycopg2.extensions.cursor
@@ -24,91 +23,86 @@ Cursor = psycopg2.extensions.cursor
 # messages are read per row through notification_alert_idx (a LATERAL aggregate): as an EXISTS
 # subquery the planner could hash it instead, reading every undelivered notification on each
 # request (seen: 300 ms per request with a 70,000-message backlog, under Alertmanager repeats).
-CURRENT = Statement(
-    "d76_select_alert_history",
-    ("text[]", "timestamptz[]"),
-    """
+# The partition keys are also given as constants (the alerts' start times): the planner then
+# plans only the months they fall in, not every month kept (planning, not running, is what a
+# statement over monthly partitions costs). Prepared statements were tried and left: a generic
+# plan made while a month's partition was new and empty seq-scanned it ever after.
+CURRENT = """
 SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at,
        told.last_told_at, COALESCE(told.undelivered, FALSE), d76_now()
   FROM alert_history a
-  JOIN unnest($1, $2) AS k(fingerprint, starts_at)
+  JOIN unnest(%(fingerprints)s::text[], %(starts)s::timestamptz[]) AS k(fingerprint, starts_at)
     ON a.fingerprint = k.fingerprint AND a.starts_at = k.starts_at
-   AND a.timestamp = k.starts_at  -- the partition key: each lookup reads one month
+   AND a.timestamp = k.starts_at
   LEFT JOIN LATERAL (
         SELECT max(n.created_at) AS last_told_at,
                bool_or(n.state IN ('queued', 'sending', 'folded')) AS undelivered
           FROM notification n
          WHERE n.alert_id = a.id AND n.alert_ts = a.timestamp
+           AND n.alert_ts = ANY(%(starts)s::timestamptz[])
            AND n.kind IN ('firing', 'reminder')) told ON TRUE
+ WHERE a.timestamp = ANY(%(starts)s::timestamptz[])
  ORDER BY a.fingerprint, a.starts_at, a.episode
    FOR UPDATE OF a
-""",
-)
+"""
 
-_INSERT = Statement(
-    "d76_insert_alert_history",
-    ("jsonb", "text", "jsonb"),
-    """
+
+def current(cur: Cursor, alerts: Sequence[Alert]) -> None:
+    """Run CURRENT for ``alerts`` (fetch its rows from ``cur``)."""
+    fingerprints, starts = [a.fingerprint for a in alerts], [a.starts_at for a in alerts]
+    cur.execute(CURRENT, {"fingerprints": fingerprints, "starts": starts})
+
+
+_INSERT = """
 INSERT INTO alert_history (timestamp, severity, source, title, message, metadata, fingerprint,
                            alertname, status, starts_at, ends_at, labels, annotations,
                            generator_url, receiver, episode)
-SELECT r.starts_at, r.severity, r.source, r.title, r.message, $1, r.fingerprint,
+SELECT r.starts_at, r.severity, r.source, r.title, r.message, %(metadata)s::jsonb, r.fingerprint,
        r.alertname, r.status, r.starts_at, r.ends_at, r.labels, r.annotations,
-       r.generator_url, $2, r.episode
-  FROM jsonb_to_recordset($3) AS r(
+       r.generator_url, %(receiver)s, r.episode
+  FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
          starts_at timestamptz, severity text, source text, title text, message text,
          fingerprint text, alertname text, status text, ends_at timestamptz, labels jsonb,
          annotations jsonb, generator_url text, episode integer)
 ON CONFLICT ON CONSTRAINT alert_history_occurrence DO NOTHING
 RETURNING id, fingerprint, starts_at, status, severity
-""",
-)
+"""
 
-_RESOLVE = Statement(
-    "d76_update_alert_history",
-    ("jsonb",),
-    """
+_RESOLVE = """
 UPDATE alert_history a
    SET status = 'resolved', ends_at = v.ends_at, annotations = v.annotations,
        title = v.title, message = v.message, updated_at = d76_now()
-  FROM jsonb_to_recordset($1) AS v(
+  FROM jsonb_to_recordset(%s::jsonb) AS v(
          id bigint, ts timestamptz, ends_at timestamptz, annotations jsonb, title text,
          message text)
  WHERE a.id = v.id AND a.timestamp = v.ts AND a.status = 'firing'
+   AND a.timestamp = ANY(%s::timestamptz[])
 RETURNING a.id, a.severity
-""",
-)
+"""
 
 # A firing (or reminder) that has not gone out when its alert resolves never will: the
 # resolved message says "fired at X, resolved at Y". One already in a digest being sent, or
 # being sent itself, stays: the resolved waits for it (messages of one alert go in order).
-SUPERSEDE = Statement(
-    "d76_update_notification",
-    ("bigint[]", "timestamptz[]"),
-    """
+SUPERSEDE = """
 UPDATE notification n
    SET state = CASE WHEN n.kind = 'firing' THEN 'superseded' ELSE 'cancelled' END,
        last_error = 'resolved before delivery', digest_id = NULL, lease_until = NULL
- WHERE n.alert_id = ANY($1) AND n.alert_ts = ANY($2) AND n.kind IN ('firing', 'reminder')
+ WHERE n.alert_id = ANY(%s) AND n.alert_ts = ANY(%s) AND n.kind IN ('firing', 'reminder')
    AND (n.state = 'queued'
         OR (n.state = 'folded'
             AND EXISTS (SELECT 1 FROM digest d WHERE d.id = n.digest_id AND d.state = 'pending')))
-""",
-)
+"""
 
 # alert_ts, the alert's timestamp, puts each message in its alert's month (migration 0011).
-_QUEUE = Statement(
-    "d76_insert_notification",
-    ("float8", "bigint[]", "timestamptz[]", "text[]", "text[]", "smallint[]", "text[]"),
-    """
+_QUEUE = """
 INSERT INTO notification (alert_id, alert_ts, kind, target, priority, fingerprint, give_up_at)
 SELECT q.alert_id, q.alert_ts, q.kind, q.target, q.priority, q.fingerprint,
-       d76_now() + make_interval(secs => $1)
-  FROM unnest($2, $3, $4, $5, $6, $7)
+       d76_now() + make_interval(secs => %(retry_for)s)
+  FROM unnest(%(alert_ids)s::bigint[], %(alert_ts)s::timestamptz[], %(kinds)s::text[],
+              %(targets)s::text[], %(priorities)s::smallint[], %(fingerprints)s::text[])
        AS q(alert_id, alert_ts, kind, target, priority, fingerprint)
 ON CONFLICT (alert_id, kind, target, alert_ts) WHERE kind <> 'reminder' DO NOTHING
-""",
-)
+"""
 
 HEARTBEAT = """
 INSERT INTO heartbeat (name, last_seen, status) VALUES ('watchdog', now(), %s)
@@ -162,7 +156,10 @@ def insert_history(
     of those inserted (an occurrence a concurrent request inserted first is left out)."""
     metadata = {"groupKey": notification.group_key, "externalURL": notification.external_url}
     document = _document(rows)
-    execute(cur, _INSERT, (json.dumps(metadata), notification.receiver, document))
+    cur.execute(
+        _INSERT,
+        {"metadata": json.dumps(metadata), "receiver": notification.receiver, "rows": document},
+    )
     return cur.fetchall()
 
 
@@ -181,11 +178,11 @@ def resolve_row(alert_id: int, alert: Alert) -> dict[str, Any]:
 def resolve_history(cur: Cursor, rows: Sequence[dict[str, Any]]) -> list[tuple[int, str]]:
     """Resolve the firing rows in one statement, then supersede their undelivered firings in
     another; return (id, severity) of those resolved."""
-    execute(cur, _RESOLVE, (_document(rows),))
+    times = sorted({row["ts"] for row in rows})  # the partition keys, as constants
+    cur.execute(_RESOLVE, (_document(rows), times))
     resolved = [(int(alert_id), str(severity)) for alert_id, severity in cur.fetchall()]
     if resolved:
-        months = sorted({row["ts"] for row in rows})
-        execute(cur, SUPERSEDE, ([alert_id for alert_id, _ in resolved], months))
+        cur.execute(SUPERSEDE, ([alert_id for alert_id, _ in resolved], times))
     return resolved
 
 
@@ -197,5 +194,16 @@ def queue(cur: Cursor, rows: Sequence[Queued], retry_for: float) -> int:
     return how many were new (one already queued for the same alert, kind and target is not)."""
     columns = (list(c) for c in zip(*rows, strict=True))
     alert_ids, alert_ts, kinds, targets, priorities, fingerprints = columns
-    execute(cur, _QUEUE, (retry_for, alert_ids, alert_ts, kinds, targets, priorities, fingerprints))
+    cur.execute(
+        _QUEUE,
+        {
+            "retry_for": retry_for,
+            "alert_ids": alert_ids,
+            "alert_ts": alert_ts,
+            "kinds": kinds,
+            "targets": targets,
+            "priorities": priorities,
+            "fingerprints": fingerprints,
+        },
+    )
     return int(cur.rowcount)

@@ -57,7 +57,6 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
         application_name="d76-receiver-webhook",
         # Alertmanager retries a 5xx: the alert is stored when the database is responsive again.
         timeout_hint="the database is overloaded or locked; Alertmanager will retry",
-        generic_plans=True,  # ingest's prepared statements: planned once per connection
     )
     # Reads of the history may go to a streaming replica: its own pool, the API's timeout.
     read_db = db

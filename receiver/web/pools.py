@@ -31,15 +31,12 @@ class Database:
         statement_timeout_seconds: float | None = None,
         application_name: str = "d76-receiver",
         timeout_hint: str = "narrow the time range or the filters",
-        generic_plans: bool = False,
     ) -> None:
         self._timeout_hint = timeout_hint
         self._dsn = dsn
         self._max = max_connections
         self._timeout_ms = int(statement_timeout_seconds * 1000) if statement_timeout_seconds else 0
         self._application_name = application_name
-        # Prepared statements (store/prepared.py) planned once, pruned at execution.
-        self._generic_plans = generic_plans
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._lock = threading.Lock()
 
@@ -48,12 +45,9 @@ class Database:
             if self._pool is None:
                 # minconn = maxconn: psycopg2's pool closes a returned connection whenever it
                 # holds minconn or more, so a lower minconn means a new connection per request.
-                settings = []
+                options = {}
                 if self._timeout_ms:  # set per connection: no statement of this role runs longer
-                    settings.append(f"-c statement_timeout={self._timeout_ms}")
-                if self._generic_plans:
-                    settings.append("-c plan_cache_mode=force_generic_plan")
-                options = {"options": " ".join(settings)} if settings else {}
+                    options["options"] = f"-c statement_timeout={self._timeout_ms}"
                 self._pool = psycopg2.pool.ThreadedConnectionPool(
                     self._max,
                     self._max,
