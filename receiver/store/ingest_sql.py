@@ -25,8 +25,9 @@ Cursor = psycopg2.extensions.cursor
 # request (seen: 300 ms per request with a 70,000-message backlog, under Alertmanager repeats).
 # The partition keys are also given as constants (the alerts' start times): the planner then
 # plans only the months they fall in, not every month kept (planning, not running, is what a
-# statement over monthly partitions costs). Prepared statements were tried and left: a generic
-# plan made while a month's partition was new and empty seq-scanned it ever after.
+# statement over monthly partitions costs). Prepared statements with generic plans were tried
+# and left: PostgreSQL then spent 17 ms of CPU per 50-alert request, against 6 ms (likely plans
+# made while the month's partition was new and empty).
 CURRENT = """
 SELECT a.id, a.fingerprint, a.starts_at, a.episode, a.severity, a.status, a.acknowledged, a.ends_at,
        told.last_told_at, COALESCE(told.undelivered, FALSE), d76_now()
