@@ -41,6 +41,7 @@ SECRET_ENV = (
     "HISTORY_API_READ_TOKEN",
     "HISTORY_API_WRITE_TOKEN",
     "DATABASE_URL",  # only its password part is secret; the whole value is redacted too
+    "DATABASE_READ_URL",  # the same, for the replica the history is read from
 )
 MASK = "<redacted>"
 # Secrets we know the shape of, whether configured here or not.

@@ -2,11 +2,13 @@
 
 The product: wrk (a second process on loopback) posts Alertmanager payloads of 1 and of 50
 alerts, each alert a new occurrence, so every request inserts rows and outbox entries and
-commits before it is answered. The comparison: pgbench, with as many connections, commits a
-bare multi-row INSERT of the same rows (copied from what the receiver stored, each with a
-fresh fingerprint) into a table of the same shape (`LIKE alert_history INCLUDING ALL`: the
-same columns, constraints and indexes) in the same PostgreSQL. The two alternate, A B A B,
-for --rounds rounds of --seconds each; the figures are the means of the rounds.
+commits before it is answered. The comparison, the ceiling: pgbench, with as many connections,
+commits a bare multi-row INSERT of the same rows (copied from what the receiver stored, each
+with a fresh fingerprint) into the same tables of the same PostgreSQL, one transaction per
+request: `alert_history`, and `notification` (one row per target of the receiver `d76-p2`,
+as the receiver queues them) in the same statement. The two alternate, A B A B, for --rounds
+rounds of --seconds each; the figures are the means of the rounds, and the ratio is the
+product's rate as a fraction of the ceiling.
 
 Where wrk is not installed (`make bench` installs it), a small Python load generator
 (bench/loadgen.py) stands in for it, and the row says so.
@@ -14,7 +16,7 @@ Where wrk is not installed (`make bench` installs it), a small Python load gener
     .venv/bin/python -m bench.ingest [--seconds 5] [--rounds 2] [--connections 32] [--workers 2]
 
 Goals on a 2-core machine: >= 600 requests/s at 1 alert per request with p99 <= 50 ms, and
->= 10,000 alerts/s at 50 alerts per request.
+>= 10,000 alerts/s at 50 alerts per request, at least 60% of the ceiling.
 """
 
 from __future__ import annotations
@@ -49,14 +51,18 @@ from stack.render import REPO
 from tests.support.database import query
 
 LUA = (Path(__file__).with_name("webhook_post.lua")).read_text()
-BARE = "bench_bare_alert_history"
+TARGETS = ("telegram", "slack_alerts")  # config/receiver.yml: d76-p2, wrk's receiver
 COLUMNS = (
     "timestamp, severity, source, title, message, metadata, fingerprint, alertname, status, "
     "starts_at, ends_at, labels, annotations, generator_url, receiver, episode"
 )
 FIGURES = {
     1: Figure("ingest_k1", "webhook ingest, 1 alert per request", "≥ 600 requests/s, p99 ≤ 50 ms"),
-    50: Figure("ingest_k50", "webhook ingest, 50 alerts per request", "≥ 10,000 alerts/s"),
+    50: Figure(
+        "ingest_k50",
+        "webhook ingest, 50 alerts per request",
+        "≥ 10,000 alerts/s, ≥ 60% of the ceiling",
+    ),
 }
 
 
@@ -130,8 +136,9 @@ def run_python_load(url: str, per_request: int, seconds: int, connections: int) 
 
 
 def bare_script(dsn: str, per_request: int) -> str:
-    """A pgbench script inserting ``per_request`` of the rows the receiver stored, each with a
-    fresh fingerprint, in one multi-row INSERT."""
+    """A pgbench script storing ``per_request`` of the rows the receiver stored, each with a
+    fresh fingerprint, in one multi-row INSERT into alert_history whose rows feed one INSERT
+    into notification (one row per target), in one transaction."""
     conn = psycopg2.connect(dsn)
     try:
         with conn, conn.cursor() as cur:
@@ -151,9 +158,18 @@ def bare_script(dsn: str, per_request: int) -> str:
                 values.append(literal.replace(f"'FINGERPRINT{k}'", f"(:r || '-{k}')"))
     finally:
         conn.close()
+    targets = ", ".join(f"('{target}')" for target in TARGETS)
     return (
         "\\set r random(1, 9000000000000000000)\n"
-        f"INSERT INTO {BARE} ({COLUMNS}) VALUES\n" + ",\n".join(values) + ";\n"
+        "BEGIN;\n"
+        f"WITH a AS (INSERT INTO alert_history ({COLUMNS}) VALUES\n"
+        + ",\n".join(values)
+        + "\n RETURNING id, timestamp, fingerprint, severity)\n"
+        "INSERT INTO notification (alert_id, alert_ts, kind, target, priority, fingerprint,\n"
+        "                          give_up_at)\n"
+        "SELECT a.id, a.timestamp, 'firing', t.target, 2, a.fingerprint, now() + interval '1 day'\n"
+        f"  FROM a, (VALUES {targets}) AS t(target);\n"
+        "COMMIT;\n"
     )
 
 
@@ -240,7 +256,6 @@ def run(args: argparse.Namespace) -> list[Row]:
         generator += " (wrk not installed)"
     rows = []
     with postgres() as dsn, receiver(dsn, workers=args.workers, threads=args.threads) as url:
-        query(dsn, f"CREATE TABLE {BARE} (LIKE alert_history INCLUDING ALL)")
         print(
             f"receiver: gunicorn {args.workers} worker(s) x {args.threads} threads; "
             f"{generator}, {args.connections} connections; pgbench -c {args.connections} -j 2; "
@@ -272,7 +287,8 @@ def run(args: argparse.Namespace) -> list[Row]:
                 print(
                     f"   bare INSERT of {per_request:>2}: {figures['rps']:8.0f} commits/s   "
                     f"{figures['rps'] * per_request:9.0f} rows/s    "
-                    f"p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms"
+                    f"p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms   "
+                    f"(product: {product[-1]['rps'] / figures['rps']:.0%} of it)"
                 )
             rps, p50, p99 = (_mean(product, k) for k in ("rps", "p50", "p99"))
             bare_rps, bare_p50, bare_p99 = (_mean(bare, k) for k in ("rps", "p50", "p99"))
@@ -283,7 +299,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             else:
                 measured = [Stat("", rps * 50, "alerts/s"), Stat("p50", p50, "ms")]
                 comparison = [Stat("", bare_rps * 50, "rows/s"), Stat("p50", bare_p50, "ms")]
-                met = rps * 50 >= 10_000
+                met = rps * 50 >= 10_000 and rps >= 0.6 * bare_rps
             measured.append(Stat("p99", p99, "ms"))
             comparison.append(Stat("p99", bare_p99, "ms"))
             rows.append(
@@ -291,7 +307,8 @@ def run(args: argparse.Namespace) -> list[Row]:
                     command("bench.ingest", parser(), args),
                     measured=measured,
                     comparison_name=(
-                        f"bare {per_request}-row INSERT of the same rows, same PostgreSQL (pgbench)"
+                        f"ceiling: bare {per_request}-row INSERT of the same rows into the same "
+                        "tables, same PostgreSQL (pgbench)"
                     ),
                     comparison=comparison,
                     met=met,

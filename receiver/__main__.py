@@ -38,8 +38,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn worker processes (default: receiver.listen.workers, else one per core)",
+    )
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
 
 
 def _dispatch(settings: Settings, args: argparse.Namespace) -> int:

@@ -103,10 +103,11 @@ def run_prune(settings: config.Settings, args: argparse.Namespace) -> int:
     days = args.keep_days or settings.api.retention_days
     conn = store.connect(settings.dsn)
     try:
-        deleted = store.prune(conn, days)
+        pruned = store.prune(conn, days)
     finally:
         conn.close()
-    print(f"deleted {deleted} alert(s) that started more than {days} days ago")
+    whole = f" ({pruned.months} month(s) dropped whole)" if pruned.months else ""
+    print(f"deleted {pruned.alerts} alert(s) that started more than {days} days ago{whole}")
     return 0
 
 

@@ -37,6 +37,7 @@ log = logging.getLogger("d76.config")
 class Listen(StrictSettings):
     host: str = "127.0.0.1"
     port: int = Field(9095, ge=1, le=65535)
+    workers: int | None = Field(None, ge=1, le=256)  # gunicorn processes; None: one per core
 
 
 class Webhook(StrictSettings):
@@ -168,6 +169,7 @@ class Api(StrictSettings):
     read_token: SecretStr | None = None  # HISTORY_API_READ_TOKEN
     write_token: SecretStr | None = None  # HISTORY_API_WRITE_TOKEN (acknowledge)
     retention_days: int = Field(400, ge=1)  # python -m receiver prune deletes what is older
+    partitions_ahead_months: int = Field(3, ge=1, le=24)  # monthly partitions made ahead
     statement_timeout_seconds: float = Field(5, gt=0)  # per SQL statement of the API and page
     max_range_days: int = Field(92, ge=1)  # widest from..to that stats and the page accept
 
@@ -220,6 +222,9 @@ class Dispatcher(StrictSettings):
 class Settings(StrictSettings):
     environment: str = "dev"
     database_url: SecretStr | None = None  # DATABASE_URL
+    # DATABASE_READ_URL: a streaming replica the history API and page read from (writes,
+    # ingest, acknowledgements and /metrics stay on DATABASE_URL); unset: they read the primary.
+    database_read_url: SecretStr | None = None
     alertmanager_url: str = "http://127.0.0.1:9093"  # ALERTMANAGER_URL: where Silence goes
     prometheus_url: str = "http://127.0.0.1:9090"  # PROMETHEUS_URL: checked when silent
     listen: Listen = Listen()
@@ -270,10 +275,18 @@ class Settings(StrictSettings):
             raise ConfigError("DATABASE_URL: not set (the receiver needs PostgreSQL)")
         return self.database_url.get_secret_value()
 
+    @property
+    def read_dsn(self) -> str:
+        """Where the history is read from: the replica if one is set, else the primary."""
+        if self.database_read_url is not None and self.database_read_url.get_secret_value():
+            return self.database_read_url.get_secret_value()
+        return self.dsn
+
 
 # Environment variable -> path of the key it sets. These names are the product's interface.
 ENV_KEYS: dict[str, tuple[str, ...]] = {
     "DATABASE_URL": ("database_url",),
+    "DATABASE_READ_URL": ("database_read_url",),
     "RECEIVER_PORT": ("listen", "port"),
     "RECEIVER_WEBHOOK_TOKEN": ("webhook", "token"),
     "TELEGRAM_API_URL": ("telegram", "api_url"),
@@ -303,6 +316,7 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
 }
 SECRET_KEYS = {
     ("database_url",),
+    ("database_read_url",),
     ("webhook", "token"),
     ("telegram", "bot_token"),
     ("slack", "webhook_url_critical"),

@@ -1,7 +1,7 @@
 """Timed chores the dispatcher runs between deliveries: its heartbeat, the escalation timers
-(reminders, escalations, expired acknowledgements), the mutes (a muted alert's resolve,
-its silence expired), the dead man's switch, the sweep of
-permanently failed notifications, and the daily summary (retried until sent).
+(reminders, escalations, expired acknowledgements), the mutes (a muted alert's resolve, its
+silence expired), the dead man's switch, the sweep of permanently failed notifications, the
+daily summary (retried until sent), and the coming months' partitions of the history.
 
 Each chore has its own period and runs when due; one that raises is logged and tried again at
 its next period, so no chore can stop delivery.
@@ -19,7 +19,7 @@ from receiver.config import Settings
 from receiver.delivery import daily_summary
 from receiver.delivery.deadman import DeadMansSwitch
 from receiver.delivery.mutes import MuteWatch
-from receiver.store import db, escalation, health, outbox, reports
+from receiver.store import db, escalation, health, outbox, partitions, reports
 
 log = logging.getLogger("d76.dispatcher")
 
@@ -75,6 +75,11 @@ class Chores:
                 "sweep",
                 min(60.0, dispatcher.sweep_after_seconds / 2),
                 lambda conn: self._sweep(conn, settings),
+            ),
+            (  # the coming months' partitions exist before their first alert (cheap when so)
+                "partitions",
+                3600.0,
+                lambda conn: partitions.ensure(conn, settings.api.partitions_ahead_months),
             ),
         ]
         if mute is not None:

@@ -10,7 +10,8 @@ ALTER TABLE escalation ADD CONSTRAINT escalation_state_check
 
 CREATE TABLE mute (
     id               BIGSERIAL    PRIMARY KEY,
-    alert_id         BIGINT       NOT NULL REFERENCES alert_history (id) ON DELETE CASCADE,
+    alert_id         BIGINT       NOT NULL,   -- no foreign key (partitioned history, 0011)
+    alert_ts         TIMESTAMPTZ  NOT NULL,   -- the alert's timestamp: pruned with its month
     silence_id       TEXT         NOT NULL,
     state            VARCHAR(10)  NOT NULL DEFAULT 'active'
                      CHECK (state IN ('active', 'expiring', 'expired', 'failed')),

@@ -27,8 +27,9 @@ def connect(dsn: str, *, connect_timeout: int = 5) -> Connection:
 def migrate(dsn: str, *, wait_seconds: float = 30.0) -> int:
     """Apply pending migrations under yoyo's lock (safe to run concurrently and twice).
 
-    Waits up to ``wait_seconds`` for the database to accept connections. Returns how many
-    migrations were applied.
+    Waits up to ``wait_seconds`` for the database to accept connections, and makes the
+    partitions of the coming months (``store.partitions``). Returns how many migrations were
+    applied.
     """
     from yoyo import get_backend, read_migrations
 
@@ -45,6 +46,13 @@ def migrate(dsn: str, *, wait_seconds: float = 30.0) -> int:
     with backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
+    from receiver.store import partitions
+
+    conn = connect(dsn)
+    try:
+        partitions.ensure(conn)  # this month's and the next ones' partitions, if missing
+    finally:
+        conn.close()
     return len(pending)
 
 

@@ -36,19 +36,21 @@ from receiver.store.db import Connection, notify
 ACTOR = "escalation"  # who the history names for a step the timer took
 
 _START = """
-INSERT INTO escalation (alert_id, remind_every, escalate_after, ack_expires_after, remind_to,
-                        escalate_to, mentions, remind_at, escalate_at, next_at)
-SELECT v.alert_id, v.remind_every, v.escalate_after, v.ack_expires_after, v.remind_to,
-       v.escalate_to, v.mentions, t.remind_at, t.escalate_at, LEAST(t.remind_at, t.escalate_at)
-  FROM (VALUES %s) AS v(alert_id, remind_every, escalate_after, ack_expires_after, remind_to,
-                        escalate_to, mentions)
+INSERT INTO escalation (alert_id, alert_ts, remind_every, escalate_after, ack_expires_after,
+                        remind_to, escalate_to, mentions, remind_at, escalate_at, next_at)
+SELECT v.alert_id, v.alert_ts, v.remind_every, v.escalate_after, v.ack_expires_after,
+       v.remind_to, v.escalate_to, v.mentions, t.remind_at, t.escalate_at,
+       LEAST(t.remind_at, t.escalate_at)
+  FROM (VALUES %s) AS v(alert_id, alert_ts, remind_every, escalate_after, ack_expires_after,
+                        remind_to, escalate_to, mentions)
  CROSS JOIN LATERAL (
        SELECT d76_now() + make_interval(secs => v.remind_every) AS remind_at,
               d76_now() + make_interval(secs => v.escalate_after) AS escalate_at) t
 ON CONFLICT (alert_id) DO NOTHING
 """
 _START_TEMPLATE = (
-    "(%s::bigint, %s::float8, %s::float8, %s::float8, %s::text[], %s::text[], %s::text[])"
+    "(%s::bigint, %s::timestamptz, %s::float8, %s::float8, %s::float8, %s::text[], %s::text[],"
+    " %s::text[])"
 )
 
 _COLUMNS = """e.alert_id, e.state, e.remind_every, e.escalate_after, e.ack_expires_after,
@@ -67,12 +69,13 @@ def _timer(row: Sequence[Any]) -> EscalationTimer:
 
 def start(
     cur: psycopg2.extensions.cursor,
-    started: Iterable[tuple[int, EscalationRule]],
+    started: Iterable[tuple[int, datetime, EscalationRule]],
 ) -> int:
-    """Start the timer of each new firing episode (alert id, its severity's rule)."""
+    """Start the timer of each new firing episode (alert id, its timestamp, its rule)."""
     rows = [
         (
             alert_id,
+            ts,
             r.remind_every,
             r.escalate_after,
             r.ack_expires_after,
@@ -80,7 +83,7 @@ def start(
             list(r.escalate_to),
             list(r.mentions),
         )
-        for alert_id, r in started
+        for alert_id, ts, r in started
         if r.active
     ]
     if rows:
@@ -171,8 +174,8 @@ def _apply_locked(
 
 _DUE = f"""
 SELECT {_COLUMNS}, a.status, a.acknowledged, a.acknowledged_by, a.acknowledged_at, a.severity,
-       a.fingerprint, e.remind_to, e.escalate_to, e.mentions, d76_now()
-  FROM escalation e JOIN alert_history a ON a.id = e.alert_id
+       a.fingerprint, e.remind_to, e.escalate_to, e.mentions, d76_now(), e.alert_ts
+  FROM escalation e JOIN alert_history a ON a.id = e.alert_id AND a.timestamp = e.alert_ts
  WHERE e.state <> 'done' AND e.next_at <= d76_now()
  ORDER BY e.next_at
  LIMIT %s
@@ -180,15 +183,15 @@ SELECT {_COLUMNS}, a.status, a.acknowledged, a.acknowledged_by, a.acknowledged_a
 """
 
 _QUEUE = """
-INSERT INTO notification (alert_id, kind, target, priority, fingerprint, give_up_at)
-SELECT %(alert)s, %(kind)s, t.target, %(priority)s, %(fingerprint)s,
+INSERT INTO notification (alert_id, alert_ts, kind, target, priority, fingerprint, give_up_at)
+SELECT %(alert)s, %(ts)s, %(kind)s, t.target, %(priority)s, %(fingerprint)s,
        d76_now() + make_interval(secs => %(retry)s)
   FROM unnest(%(targets)s::text[]) AS t(target)
  WHERE %(kind)s <> 'reminder' OR NOT EXISTS (
        SELECT 1 FROM notification n
-        WHERE n.alert_id = %(alert)s AND n.target = t.target
+        WHERE n.alert_id = %(alert)s AND n.alert_ts = %(ts)s AND n.target = t.target
           AND n.kind IN ('firing', 'reminder') AND n.state IN ('queued', 'sending', 'folded'))
-ON CONFLICT (alert_id, kind, target) WHERE kind <> 'reminder' DO NOTHING
+ON CONFLICT (alert_id, kind, target, alert_ts) WHERE kind <> 'reminder' DO NOTHING
 RETURNING id
 """
 
@@ -208,7 +211,7 @@ class Advanced:
 
 
 def _queue(
-    cur: psycopg2.extensions.cursor, alert_id: int, kind: str, severity: str,
+    cur: psycopg2.extensions.cursor, alert: tuple[int, datetime], kind: str, severity: str,
     fingerprint: str, targets: Sequence[str], retry_for_seconds: float,
 ) -> int:  # fmt: skip
     if not targets:
@@ -216,17 +219,20 @@ def _queue(
     cur.execute(
         _QUEUE,
         {
-            "alert": alert_id, "kind": kind, "priority": priority_of(severity),
+            "alert": alert[0], "ts": alert[1], "kind": kind, "priority": priority_of(severity),
             "fingerprint": fingerprint, "targets": list(targets), "retry": retry_for_seconds,
         },
     )  # fmt: skip
     return len(cur.fetchall())
 
 
-def _action(cur: psycopg2.extensions.cursor, alert_id: int, action: str, detail: Any) -> None:
+def _action(
+    cur: psycopg2.extensions.cursor, alert: tuple[int, datetime], action: str, detail: Any
+) -> None:
     cur.execute(
-        "INSERT INTO alert_action (alert_id, action, actor, detail) VALUES (%s, %s, %s, %s)",
-        (alert_id, action, ACTOR, json.dumps(detail, default=str)),
+        "INSERT INTO alert_action (alert_id, alert_ts, action, actor, detail) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (*alert, action, ACTOR, json.dumps(detail, default=str)),
     )
 
 
@@ -239,35 +245,35 @@ def advance_due(conn: Connection, *, retry_for_seconds: float, limit: int = 100)
         for row in cur.fetchall():
             timer = _timer(row)
             status, acked, acked_by, acked_at, severity, fingerprint = row[10:16]
-            remind_to, escalate_to, mentions, now = row[16:20]
+            remind_to, escalate_to, mentions, now, alert_ts = row[16:21]
             step = lifecycle.escalation_due(
                 timer, now, firing=status == AlertStatus.FIRING, acknowledged=acked
             )
             if step is None or not _write(cur, timer.step, step.timer, step):
                 continue
             done.timers += 1
-            alert_id = timer.alert_id
+            alert = (timer.alert_id, alert_ts)
             if step.ack_expired:
                 cur.execute(
                     """UPDATE alert_history SET acknowledged = FALSE, acknowledged_at = NULL,
                               acknowledged_by = NULL, updated_at = d76_now()
-                        WHERE id = %s AND acknowledged""",
-                    (alert_id,),
+                        WHERE id = %s AND timestamp = %s AND acknowledged""",
+                    alert,
                 )
                 detail = {"acknowledged_by": acked_by, "acknowledged_at": acked_at}
-                _action(cur, alert_id, "ack-expired", detail)
+                _action(cur, alert, "ack-expired", detail)
                 done.ack_expiries += 1
             if step.remind:
                 done.reminders += _queue(
-                    cur, alert_id, Kind.REMINDER, severity, fingerprint, remind_to,
+                    cur, alert, Kind.REMINDER, severity, fingerprint, remind_to,
                     retry_for_seconds,
                 )  # fmt: skip
             if step.escalate:
                 done.escalations += _queue(
-                    cur, alert_id, Kind.ESCALATION, severity, fingerprint, escalate_to,
+                    cur, alert, Kind.ESCALATION, severity, fingerprint, escalate_to,
                     retry_for_seconds,
                 )  # fmt: skip
-                _action(cur, alert_id, "escalate", {"to": escalate_to, "mentions": mentions})
+                _action(cur, alert, "escalate", {"to": escalate_to, "mentions": mentions})
         _count(cur, done)
     if done.queued:
         notify(conn)

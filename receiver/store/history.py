@@ -10,8 +10,12 @@ import psycopg2.extras
 
 from receiver.model import Action, Claimed
 from receiver.query_params import HistoryFilter
-from receiver.store import escalation, escalation_views
+from receiver.store import escalation, escalation_views, partitions
 from receiver.store.db import Connection
+
+# An action is kept in its alert's month (alert_ts, migration 0011); no alert, no action.
+_ACTION = """INSERT INTO alert_action (alert_id, alert_ts, action, actor, detail)
+             SELECT a.id, a.timestamp, %s, %s, %s FROM alert_history a WHERE a.id = %s"""
 
 
 def acknowledge(conn: Connection, alert_id: int, actor: str, comment: str | None = None) -> bool:
@@ -26,9 +30,8 @@ def acknowledge(conn: Connection, alert_id: int, actor: str, comment: str | None
         )
         if cur.rowcount:
             cur.execute(
-                "INSERT INTO alert_action (alert_id, action, actor, detail) "
-                "VALUES (%s, 'ack', %s, %s)",
-                (alert_id, actor, json.dumps({"comment": comment} if comment else {})),
+                _ACTION,
+                ("ack", actor, json.dumps({"comment": comment} if comment else {}), alert_id),
             )
             escalation.acknowledged(cur, [alert_id])
             return True
@@ -44,10 +47,7 @@ def record_action(
     detail: dict[str, Any],
 ) -> None:
     with conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO alert_action (alert_id, action, actor, detail) VALUES (%s, %s, %s, %s)",
-            (alert_id, action, actor, json.dumps(detail)),
-        )
+        cur.execute(_ACTION, (action, actor, json.dumps(detail), alert_id))
 
 
 def alert_view(conn: Connection, alert_id: int) -> Claimed | None:
@@ -181,8 +181,10 @@ def alert_detail(conn: Connection, alert_id: int) -> dict[str, Any] | None:
                           'duration_ms', a.duration_ms, 'message_id', a.message_id,
                           'error', a.error) ORDER BY a.id)
                         FILTER (WHERE a.id IS NOT NULL), '[]')
-                 FROM notification n LEFT JOIN notification_attempt a ON a.notification_id = n.id
-                WHERE n.alert_id = %s GROUP BY n.id ORDER BY n.id""",
+                 FROM notification n
+                 LEFT JOIN notification_attempt a
+                        ON a.notification_id = n.id AND a.alert_ts = n.alert_ts
+                WHERE n.alert_id = %s GROUP BY n.id, n.alert_ts ORDER BY n.id""",
             (alert_id,),
         )
         names = (
@@ -224,9 +226,9 @@ def acknowledge_matching(
                    UPDATE alert_history SET acknowledged = TRUE, acknowledged_at = d76_now(),
                           acknowledged_by = %(actor)s, updated_at = d76_now()
                     WHERE {where} AND NOT acknowledged
-                RETURNING id)
-                INSERT INTO alert_action (alert_id, action, actor, detail)
-                SELECT id, 'ack', %(actor)s, %(detail)s FROM acked RETURNING alert_id""",
+                RETURNING id, timestamp)
+                INSERT INTO alert_action (alert_id, alert_ts, action, actor, detail)
+                SELECT id, timestamp, 'ack', %(actor)s, %(detail)s FROM acked RETURNING alert_id""",
             params,
         )
         acked = [int(row[0]) for row in cur.fetchall()]
@@ -234,15 +236,11 @@ def acknowledge_matching(
         return len(acked)
 
 
-def prune(conn: Connection, keep_days: int) -> int:
-    """Delete alerts (and their notifications and actions) that started over ``keep_days``
-    ago; return how many alerts went."""
+def prune(conn: Connection, keep_days: int) -> partitions.Pruned:
+    """Remove alerts (and their notifications, attempts and actions) that started over
+    ``keep_days`` ago: whole months dropped, the rest deleted (``store.partitions``)."""
+    pruned = partitions.prune(conn, keep_days)
     with conn, conn.cursor() as cur:
-        cur.execute(
-            "DELETE FROM alert_history WHERE timestamp < now() - make_interval(days => %s)",
-            (keep_days,),
-        )
-        deleted = int(cur.rowcount)
         cur.execute(
             "DELETE FROM digest d WHERE created_at < now() - make_interval(days => %s) "
             "AND NOT EXISTS (SELECT 1 FROM notification n WHERE n.digest_id = d.id)",
@@ -252,4 +250,12 @@ def prune(conn: Connection, keep_days: int) -> int:
             "DELETE FROM daily_summary WHERE day < (now() - make_interval(days => %s))::date",
             (keep_days,),
         )
-    return deleted
+        # The operator's loop: timers and mutes go with their alert's month; chat windows
+        # once they ended before the cut-off.
+        for table, key in (("escalation", "alert_ts"), ("mute", "alert_ts"),
+                           ("maintenance_window", "ends_at")):  # fmt: skip
+            cur.execute(
+                f"DELETE FROM {table} WHERE {key} < now() - make_interval(days => %s)",
+                (keep_days,),
+            )
+    return pruned

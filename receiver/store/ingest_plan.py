@@ -6,7 +6,6 @@ targets (the routing table). Pure: ``ingest`` applies the plan.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any
 
 from receiver.lifecycle import Arrival, arrival
 from receiver.model import AlertStatus, EscalationRule, Occurrence
+from receiver.store import ingest_sql as sql
 from receiver.store.maintenance import MAINTENANCE_RECEIVER, Windows
 from receiver.webhook_parser import Alert, Notification
 
@@ -40,51 +40,13 @@ def unique_occurrences(alerts: Iterable[Alert]) -> list[Alert]:
     return list(chosen.values())
 
 
-def title_and_message(alert: Alert) -> tuple[str, str]:
-    annotations = alert.annotations
-    title = annotations.get("summary") or alert.alertname
-    message = annotations.get("description") or annotations.get("summary") or ""
-    return title[:200], message
-
-
-def history_row(
-    alert: Alert, notification: Notification, episode: int, inside: str | None
-) -> tuple[Any, ...]:
-    labels, annotations = alert.labels, alert.annotations
-    title, message = title_and_message(alert)
-    metadata: dict[str, Any] = {
-        "groupKey": notification.group_key,
-        "externalURL": notification.external_url,
-    }
-    if inside is not None:  # it fired inside a maintenance window: the history says which
-        metadata["maintenance"] = inside
-    return (
-        alert.starts_at,
-        labels.get("severity", "none")[:10],
-        labels.get("source", "unknown")[:50],
-        title,
-        message,
-        json.dumps(metadata),
-        alert.fingerprint,
-        alert.alertname,
-        alert.status,
-        alert.starts_at,
-        alert.ends_at,
-        json.dumps(labels),
-        json.dumps(annotations),
-        alert.generator_url,
-        notification.receiver,
-        episode,
-    )
-
-
 @dataclass
 class Plan:
-    inserts: dict[tuple[str, datetime], tuple[Any, ...]] = field(default_factory=dict)
+    inserts: dict[tuple[str, datetime], dict[str, Any]] = field(default_factory=dict)
     refires: set[tuple[str, datetime]] = field(default_factory=set)
     wakes: list[Occurrence] = field(default_factory=list)
     routed: dict[tuple[str, datetime], list[str]] = field(default_factory=dict)  # by alert
-    resolves: list[tuple[Any, ...]] = field(default_factory=list)
+    resolves: list[dict[str, Any]] = field(default_factory=list)
 
 
 def plan(
@@ -105,18 +67,15 @@ def plan(
         decision = arrival(occurrence, alert.status, alert.ends_at, quiet)
         inside = windows.inside(alert, quiet)
         if decision is Arrival.NEW:
-            decided.inserts[key] = history_row(alert, notification, 1, inside)
+            decided.inserts[key] = sql.history_row(alert, 1, inside)
         elif decision is Arrival.REFIRE:
             assert occurrence is not None
-            decided.inserts[key] = history_row(alert, notification, occurrence.episode + 1, inside)
+            decided.inserts[key] = sql.history_row(alert, occurrence.episode + 1, inside)
             decided.refires.add(key)
         elif decision is Arrival.WAKE:
             assert occurrence is not None
             decided.wakes.append(occurrence)
         elif decision is Arrival.RESOLVE:
             assert occurrence is not None
-            title, message = title_and_message(alert)
-            decided.resolves.append(
-                (occurrence.id, alert.ends_at, json.dumps(alert.annotations), title, message)
-            )
+            decided.resolves.append(sql.resolve_row(occurrence.id, alert))
     return decided

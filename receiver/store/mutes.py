@@ -20,6 +20,9 @@ import psycopg2.extensions
 from receiver.store import escalation
 from receiver.store.db import Connection
 
+# An action is kept in its alert's month (alert_ts, migration 0011); no alert, no action.
+_ACTION = """INSERT INTO alert_action (alert_id, alert_ts, action, actor, detail)
+             SELECT a.id, a.timestamp, %s, %s, %s FROM alert_history a WHERE a.id = %s"""
 EXPIRE_RETRY_SECONDS = 30.0  # a failed expiry is tried again this much later...
 EXPIRE_ATTEMPTS = 20  # ...this many times, then the mute is failed (the silence ends itself)
 
@@ -39,14 +42,12 @@ def record_silence(
     action = "mute" if mute else "silence"
     body = {"silenceID": silence_id, "endsAt": ends_at.isoformat(), **(detail or {})}
     with conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO alert_action (alert_id, action, actor, detail) VALUES (%s, %s, %s, %s)",
-            (alert_id, action, actor, json.dumps(body)),
-        )
+        cur.execute(_ACTION, (action, actor, json.dumps(body), alert_id))
         if mute:
             cur.execute(
-                "INSERT INTO mute (alert_id, silence_id, created_by) VALUES (%s, %s, %s)",
-                (alert_id, silence_id, actor),
+                "INSERT INTO mute (alert_id, alert_ts, silence_id, created_by) "
+                "SELECT a.id, a.timestamp, %s, %s FROM alert_history a WHERE a.id = %s",
+                (silence_id, actor, alert_id),
             )
         escalation.silenced(cur, alert_id, None if mute else ends_at)
 
@@ -55,9 +56,7 @@ def record_unsilence(conn: Connection, alert_id: int, actor: str, silence_ids: l
     """The alert's silences were expired by hand: the action, the mutes ended, the timer due."""
     with conn, conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO alert_action (alert_id, action, actor, detail) "
-            "VALUES (%s, 'unsilence', %s, %s)",
-            (alert_id, actor, json.dumps({"silenceIDs": silence_ids})),
+            _ACTION, ("unsilence", actor, json.dumps({"silenceIDs": silence_ids}), alert_id)
         )
         cur.execute(
             """UPDATE mute SET state = 'expired', finished_at = d76_now()
@@ -100,7 +99,7 @@ def active(conn: Connection, limit: int) -> list[Muted]:
         cur.execute(
             """SELECT m.id, m.alert_id, m.silence_id, a.fingerprint, a.starts_at,
                       m.missing_since, a.receiver, a.labels, a.annotations, a.generator_url
-                 FROM mute m JOIN alert_history a ON a.id = m.alert_id
+                 FROM mute m JOIN alert_history a ON a.id = m.alert_id AND a.timestamp = m.alert_ts
                 WHERE m.state = 'active' ORDER BY m.id LIMIT %s""",
             (limit,),
         )
@@ -156,11 +155,8 @@ def expired(conn: Connection, mute_id: int, alert_id: int, silence_id: str) -> b
         )
         if cur.rowcount != 1:
             return False
-        cur.execute(
-            "INSERT INTO alert_action (alert_id, action, actor, detail) "
-            "VALUES (%s, 'unmute', 'receiver', %s)",
-            (alert_id, json.dumps({"silenceID": silence_id, "why": "resolved"})),
-        )
+        detail = json.dumps({"silenceID": silence_id, "why": "resolved"})
+        cur.execute(_ACTION, ("unmute", "receiver", detail, alert_id))
     return True
 
 

@@ -50,14 +50,15 @@ UPDATE notification n
        claim_token = nextval('claim_token_seq'),
        attempts = n.attempts + 1
   FROM due, alert_history a
- WHERE n.id = due.id AND a.id = n.alert_id
+ WHERE n.id = due.id AND a.id = n.alert_id AND a.timestamp = n.alert_ts
 RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
           (SELECT COALESCE(f.message_id, g.message_id)
              FROM notification f LEFT JOIN digest g ON g.id = f.digest_id
-            WHERE f.alert_id = n.alert_id AND f.target = n.target AND f.kind = 'firing'
-              AND f.state IN ('sent', 'digested')) AS reply_to,
+            WHERE f.alert_id = n.alert_id AND f.alert_ts = n.alert_ts AND f.target = n.target
+              AND f.kind = 'firing' AND f.state IN ('sent', 'digested')) AS reply_to,
           EXISTS (SELECT 1 FROM notification f
-                   WHERE f.alert_id = n.alert_id AND f.target = n.target AND f.kind = 'firing'
+                   WHERE f.alert_id = n.alert_id AND f.alert_ts = n.alert_ts
+                     AND f.target = n.target AND f.kind = 'firing'
                      AND f.state IN ('sent', 'digested')) AS firing_told,
           a.id AS alert_id, a.severity, a.source, a.alertname, a.title, a.message, a.status,
           a.starts_at, a.ends_at, a.labels, a.annotations, a.generator_url, a.acknowledged,
@@ -88,17 +89,18 @@ def renew(conn: Connection, item: Claimed, lease_seconds: float) -> bool:
 
 def _attempt(
     cur: psycopg2.extensions.cursor,
-    notification_id: int,
+    item: Claimed,
     outcome: str,
     duration_ms: int,
     message_id: str | None = None,
     error: str | None = None,
 ) -> None:
+    """Record an attempt, in its alert's month (alert_ts: the alert's timestamp, its startsAt)."""
     cur.execute(
         """INSERT INTO notification_attempt
-                  (notification_id, outcome, duration_ms, message_id, error)
-           VALUES (%s, %s, %s, %s, %s)""",
-        (notification_id, outcome, duration_ms, message_id, error),
+                  (notification_id, alert_ts, outcome, duration_ms, message_id, error)
+           VALUES (%s, %s, %s, %s, %s, %s)""",
+        (item.id, item.starts_at, outcome, duration_ms, message_id, error),
     )
 
 
@@ -130,7 +132,7 @@ def _finish(
         owned = cur.rowcount == 1
         if outcome is not None:
             recorded = outcome if owned else f"late-{outcome}"
-            _attempt(cur, item.id, recorded, duration_ms, message_id, error)
+            _attempt(cur, item, recorded, duration_ms, message_id, error)
     return owned
 
 

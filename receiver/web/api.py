@@ -85,7 +85,7 @@ def list_alerts() -> ResponseReturnValue:
     params = _params()
     filt = query_params.parse_filter(params)
     page = query_params.parse_page(params)
-    with receiver_state().db.connection() as conn:
+    with receiver_state().read_db.connection() as conn:
         items, more = store.list_alerts(conn, filt, page.limit, page.after)
     cursor = query_params.encode_cursor(items[-1]["timestamp"], items[-1]["id"]) if more else None
     return jsonify(items=items, next_cursor=cursor)
@@ -94,7 +94,7 @@ def list_alerts() -> ResponseReturnValue:
 @bp.get("/alerts/<int:alert_id>")
 def get_alert(alert_id: int) -> ResponseReturnValue:
     require("read")
-    with receiver_state().db.connection() as conn:
+    with receiver_state().read_db.connection() as conn:
         alert = store.alert_detail(conn, alert_id)
     if alert is None:
         raise NotFound(f"alert {alert_id}: no such alert")
@@ -141,7 +141,7 @@ def stats() -> ResponseReturnValue:
         raise BadRequest(f"bucket: must be {' or '.join(query_params.BUCKETS)}")
     filt = query_params.parse_filter(params)
     query_params.check_range(filt, receiver_state().settings.api.max_range_days)
-    with receiver_state().db.connection() as conn:
+    with receiver_state().read_db.connection() as conn:
         result = store.stats(conn, filt, bucket)
     result.update(start=filt.start.isoformat(), end=filt.end.isoformat(), bucket=bucket)
     return jsonify(result)

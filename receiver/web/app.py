@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask.json.provider import DefaultJSONProvider
-from prometheus_client import CollectorRegistry
 from werkzeug.exceptions import HTTPException
 
 from receiver import config
@@ -43,7 +42,6 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
     settings = settings or config.load()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook.max_body_bytes
-    registry = CollectorRegistry()
     # The API and page may hold at most all threads but two, so at least two threads are
     # always left for the webhook, which has its own pool and a shorter statement timeout.
     db = Database(
@@ -60,14 +58,26 @@ def create_app(settings: config.Settings | None = None, *, db_connections: int =
         # Alertmanager retries a 5xx: the alert is stored when the database is responsive again.
         timeout_hint="the database is overloaded or locked; Alertmanager will retry",
     )
-    metrics = ReceiverMetrics(registry)
-    registry.register(DeliveryStateCollector(db.connection))
+    # Reads of the history may go to a streaming replica: its own pool, the API's timeout.
+    read_db = db
+    if settings.read_dsn != settings.dsn:
+        read_db = Database(
+            settings.read_dsn,
+            max_connections=max(1, db_connections - 2),
+            statement_timeout_seconds=settings.api.statement_timeout_seconds,
+            application_name="d76-receiver-read",
+        )
+    metrics = ReceiverMetrics()
+    # Registered once, in the registry /metrics serves: one database read per scrape, by
+    # whichever worker answers it.
+    metrics.registry.register(DeliveryStateCollector(db.connection))
     init_app(
         app,
         ReceiverState(
             settings=settings,
             db=db,
             webhook_db=webhook_db,
+            read_db=read_db,
             metrics=metrics,
             sessions=PageSessions(settings),
         ),

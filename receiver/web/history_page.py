@@ -165,7 +165,7 @@ def history_page() -> ResponseReturnValue:
         step = (
             timedelta(days=1) if filt.end - filt.start > timedelta(days=3) else timedelta(hours=1)
         )
-        with receiver_state().db.connection() as conn:
+        with receiver_state().read_db.connection() as conn:
             items, more = store.list_alerts(conn, filt, page.limit, page.after)
             per_severity = store.bucket_counts(
                 conn, filt, "day" if step >= timedelta(days=1) else "hour", "severity"
@@ -205,7 +205,7 @@ def history_page() -> ResponseReturnValue:
 def alert(alert_id: int) -> ResponseReturnValue:
     if not _allowed("read"):
         raise Unauthorized("open /history?token=<read token> (HISTORY_API_READ_TOKEN)")
-    with receiver_state().db.connection() as conn:
+    with receiver_state().read_db.connection() as conn:
         detail = store.alert_detail(conn, alert_id)
     if detail is None:
         raise NotFound(f"alert {alert_id}: no such alert")

@@ -1,31 +1,43 @@
 """The receiver's own metrics, declared in one place, served at /metrics.
 
-Counters live in the web process. Delivery state is read from PostgreSQL at scrape time,
-so it is right whichever dispatcher process did the work, with queries whose cost does not
-grow with the history (see ``DeliveryStateCollector``).
+Counters are counted by each web worker and summed across them at scrape time (multiprocess
+mode, ``receiver/web/multiproc.py``). Delivery state is read from PostgreSQL at scrape time,
+once per scrape by whichever worker answers, so it is right whichever dispatcher process did
+the work, with queries whose cost does not grow with the history (see
+``DeliveryStateCollector``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter as Counter_
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import psycopg2.extensions
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from receiver.store import escalation_views as escalation
+from receiver.web import multiproc
 
 log = logging.getLogger("d76.receiver")
 
 
 class ReceiverMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.registry = registry
+    """The web process's own metrics; ``registry`` is what /metrics serves.
+
+    Under ``serve`` (multiprocess mode) each worker's values go to its files and ``registry``
+    reads every worker's; in a single process (the tests' app) they are registered in it.
+    """
+
+    def __init__(self) -> None:
+        shared = multiproc.enabled()
+        self.registry: CollectorRegistry = (
+            multiproc.scrape_registry() if shared else CollectorRegistry()
+        )
+        registry = None if shared else self.registry
         self.webhook_requests = Counter(
             "d76_receiver_webhook_requests_total",
             "Alertmanager webhook requests, by HTTP status code answered.",
@@ -47,6 +59,15 @@ class ReceiverMetrics:
             "Notifications queued for delivery by the webhook.",
             registry=registry,
         )
+        # livesum: each live worker adds its 1 (a dead worker's is removed by child_exit), so
+        # the gauge is how many workers serve now, whichever of them is scraped.
+        self.workers = Gauge(
+            "d76_receiver_web_workers",
+            "Web worker processes of this receiver serving now.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.workers.set(1)
 
 
 # Attempts younger than this are counted on every scrape and folded into the running totals
@@ -64,10 +85,13 @@ UNION ALL
 SELECT 'folded', target, count(*) FROM notification
  WHERE state = 'folded' AND digest_id IS NULL GROUP BY 2
 """
-# A scrape folds at most this many attempt ids into the totals: after a restart over a long
-# history the totals catch up over a few scrapes instead of one scrape timing out (and then
-# every later one, the totals never moving).
+# A scrape folds at most this many attempt ids into the totals: over a long history (the
+# first scrape after this table appeared) the totals catch up over a few scrapes instead of one
+# scrape timing out (and then every later one, the totals never moving).
 CATCH_UP_IDS = 100_000
+# The scrape that gets the mark's row lock folds settled attempts into the totals; a concurrent
+# scrape (another worker, the other receiver) reads the totals as they are.
+_MARK = "SELECT settled_id FROM delivery_totals_mark FOR UPDATE SKIP LOCKED"
 _SETTLED_UP_TO = """
 SELECT max(id) FILTER (WHERE attempted_at < now() - make_interval(secs => %(settle)s)),
        count(*),
@@ -75,10 +99,28 @@ SELECT max(id) FILTER (WHERE attempted_at < now() - make_interval(secs => %(sett
   FROM notification_attempt
  WHERE id > %(after)s AND id <= %(cap)s
 """
+_FOLD = """
+INSERT INTO delivery_totals (target, outcome, count)
+SELECT n.target, a.outcome, count(*)
+  FROM notification_attempt a JOIN notification n ON n.id = a.notification_id
+ WHERE a.id > %(after)s AND a.id <= %(upto)s
+ GROUP BY 1, 2
+ON CONFLICT (target, outcome) DO UPDATE SET count = delivery_totals.count + EXCLUDED.count
+"""
+_SETTLE = "UPDATE delivery_totals_mark SET settled_id = %s"
+# One statement, one snapshot: the mark and the totals it stands for.
+_TOTALS = """
+SELECT m.settled_id, t.target, t.outcome, t.count
+  FROM delivery_totals_mark m LEFT JOIN delivery_totals t ON TRUE
+"""
+# The mark's row is gone (a TRUNCATE): count from the start again.
+_RESTORE_MARK = """INSERT INTO delivery_totals_mark DEFAULT VALUES ON CONFLICT DO NOTHING
+                   RETURNING settled_id"""
+_BEHIND = "SELECT EXISTS (SELECT 1 FROM notification_attempt WHERE id > %s)"
 _ATTEMPTS = """
 SELECT n.target, a.outcome, count(*)
   FROM notification_attempt a JOIN notification n ON n.id = a.notification_id
- WHERE a.id > %(after)s AND (%(upto)s::bigint IS NULL OR a.id <= %(upto)s::bigint)
+ WHERE a.id > %(after)s
  GROUP BY 1, 2
 """
 
@@ -88,43 +130,57 @@ class DeliveryStateCollector(Collector):
 
     A scrape costs the same whatever the size of the history: the backlog (queued, sending,
     failed, folded awaiting a digest) is counted through its partial indexes, and what only
-    grows (sent, unsent, retries) is kept as running totals in this process, adding only the
-    delivery attempts recorded since the previous scrape (a primary-key range). The first
-    scrape after start reads the attempts once; totals are the database's, whichever
-    dispatcher did the work, and do not go down when ``prune`` deletes old history.
+    grows (sent, unsent, retries) is kept as running totals in the database
+    (``delivery_totals``, migration 0010), adding only the delivery attempts recorded since the
+    previous scrape (a primary-key range). Every web worker, and every receiver on the same
+    database, serves the same totals, whichever dispatcher did the work; they do not go down
+    when ``prune`` deletes old history, nor when a worker restarts.
     """
 
     def __init__(
         self, connection: Callable[[], AbstractContextManager[psycopg2.extensions.connection]]
     ) -> None:
         self._connection = connection
-        self._lock = threading.Lock()
-        self._settled_id = 0  # attempts up to this id are in _totals
-        self._totals: Counter_[tuple[str, str]] = Counter_()  # (target, outcome) -> count
 
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # values come from the database at collect time only
 
+    @staticmethod
+    def _fold(cur: psycopg2.extensions.cursor, after: int) -> None:
+        """Fold the attempts settled since ``after`` (at most CATCH_UP_IDS ids) into the totals;
+        an attempt younger than SETTLE_SECONDS waits: a dispatcher's transaction that is still
+        open may yet commit an attempt with a lower id."""
+        cap = after + CATCH_UP_IDS
+        cur.execute(_SETTLED_UP_TO, {"after": after, "cap": cap, "settle": SETTLE_SECONDS})
+        upto, in_range, more = cur.fetchone() or (None, 0, False)
+        if upto is None and not in_range and more:
+            upto = cap  # a gap in the ids: nothing to count there
+        if upto is not None:
+            cur.execute(_FOLD, {"after": after, "upto": upto})
+            cur.execute(_SETTLE, (upto,))
+
     def _attempt_totals(self, cur: psycopg2.extensions.cursor) -> Counter_[tuple[str, str]]:
-        with self._lock:
-            after = self._settled_id
-            cap = after + CATCH_UP_IDS
-            cur.execute(_SETTLED_UP_TO, {"after": after, "cap": cap, "settle": SETTLE_SECONDS})
-            upto, in_range, more = cur.fetchone() or (None, 0, False)
-            if upto is None and not in_range and more:
-                upto = cap  # a gap in the ids: nothing to count there
-            if upto is not None:
-                cur.execute(_ATTEMPTS, {"after": after, "upto": upto})
-                for target, outcome, count in cur.fetchall():
-                    self._totals[(target, outcome)] += count
-                self._settled_id = upto
-            totals = Counter_(self._totals)
-            if more:  # still catching up: the recent attempts are counted once it has
-                return totals
-            cur.execute(_ATTEMPTS, {"after": self._settled_id, "upto": None})
-            for target, outcome, count in cur.fetchall():
-                totals[(target, outcome)] += count
+        cur.execute(_MARK)
+        mark = cur.fetchone()
+        if mark is None:  # held by a concurrent scrape, or gone
+            cur.execute(_RESTORE_MARK)
+            mark = cur.fetchone()
+        if mark is not None:
+            self._fold(cur, int(mark[0]))
+        cur.execute(_TOTALS)
+        rows = cur.fetchall()
+        settled = int(rows[0][0])
+        totals: Counter_[tuple[str, str]] = Counter_(
+            {(target, outcome): count for _, target, outcome, count in rows if target is not None}
+        )
+        cur.execute(_BEHIND, (settled + CATCH_UP_IDS,))
+        (behind,) = cur.fetchone() or (False,)
+        if behind:  # still catching up: the recent attempts are counted once it has
             return totals
+        cur.execute(_ATTEMPTS, {"after": settled})
+        for target, outcome, count in cur.fetchall():
+            totals[(target, outcome)] += count
+        return totals
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         counts = GaugeMetricFamily(

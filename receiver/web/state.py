@@ -18,8 +18,9 @@ _KEY = "d76"
 @dataclass(frozen=True)
 class ReceiverState:
     settings: Settings
-    db: Database  # the history API and page
+    db: Database  # the primary, for the API's and page's writes (ack) and /metrics
     webhook_db: Database  # the webhook's own pool: a slow query can never starve ingest
+    read_db: Database  # what the API and page read: DATABASE_READ_URL's replica, else ``db``
     metrics: ReceiverMetrics
     sessions: PageSessions
 

@@ -37,16 +37,17 @@ def _rows_read(node: dict[str, Any]) -> int:
 
 def _bulk_history(cur: psycopg2.extensions.cursor, alert_id: int) -> None:
     cur.execute(
-        """INSERT INTO notification (alert_id, kind, target, priority, state, attempts,
-                                     created_at, sent_at, message_id, fingerprint)
-           SELECT %s, 'firing', 'bulk' || g, 2, 'sent', 1, now() - interval '2 days',
-                  now() - interval '2 days', g::text, 'bulk'
-             FROM generate_series(1, %s) g""",
-        (alert_id, HISTORY),
+        """INSERT INTO notification (alert_id, alert_ts, kind, target, priority, state,
+                                     attempts, created_at, sent_at, message_id, fingerprint)
+           SELECT a.id, a.timestamp, 'firing', 'bulk' || g, 2, 'sent', 1,
+                  now() - interval '2 days', now() - interval '2 days', g::text, 'bulk'
+             FROM alert_history a, generate_series(1, %s) g WHERE a.id = %s""",
+        (HISTORY, alert_id),
     )
     cur.execute(
-        """INSERT INTO notification_attempt (notification_id, attempted_at, outcome, duration_ms)
-           SELECT id, now() - interval '2 days', 'sent', 5 FROM notification
+        """INSERT INTO notification_attempt (notification_id, alert_ts, attempted_at, outcome,
+                                             duration_ms)
+           SELECT id, alert_ts, now() - interval '2 days', 'sent', 5 FROM notification
             WHERE target LIKE 'bulk%%'"""
     )
     cur.execute("ANALYZE notification")

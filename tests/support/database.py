@@ -20,9 +20,10 @@ from stack.procs import ManagedProcess
 from tests.support.payloads import payload
 from tests.support.ports import free_port
 
-TABLES = (
-    "alert_history, notification, notification_attempt, digest, channel_send, "
-    "alert_action, daily_summary, heartbeat, destination"
+TABLES = (  # children before the tables they refer to
+    "notification_attempt, alert_action, notification, alert_history, digest, channel_send, "
+    "daily_summary, heartbeat, destination, delivery_totals, delivery_totals_mark, "
+    "escalation, mute, maintenance_window"
 )
 
 
@@ -58,10 +59,21 @@ def database_url(postgres: PrivatePostgres) -> str:
 
 
 def empty_tables(url: str) -> None:
+    """Every table emptied and its id sequence started again. DELETE rather than TRUNCATE: the
+    history's tables are partitioned by month (some twenty tables), and truncating them all costs
+    about 120 ms where deleting a test's few rows costs a few."""
     conn = psycopg2.connect(url)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+            for table in TABLES.split(", "):
+                cur.execute(f"DELETE FROM {table}")
+            cur.execute(
+                """SELECT setval(pg_get_serial_sequence(c.table_name, 'id'), 1, false)
+                     FROM information_schema.columns c
+                    WHERE c.table_schema = current_schema() AND c.column_name = 'id'
+                      AND c.table_name = ANY(%s)""",
+                (TABLES.split(", "),),
+            )
     finally:
         conn.close()
 

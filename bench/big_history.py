@@ -1,0 +1,296 @@
+"""The history at scale: 1 M, 5 M and 20 M alerts over the last year, each with a delivered
+notification and its attempt, generated in SQL (generate_series) into the partitioned tables.
+At each size, on the same PostgreSQL:
+
+- the API's 24 h + severity query (first page of 50) and 24 h hourly statistics, p50 and p95;
+- ingest: 50-alert webhooks through ``store.ingest``, in process, alternating with a
+  database of the same schema left empty (the ratio is the figure, so the machine's load
+  matters less);
+- dropping the oldest month (its four partitions), as ``prune`` does;
+- a /metrics scrape of the delivery state, once it has caught up with the history.
+
+    .venv/bin/python -m bench.big_history [--sizes 1000000,5000000,20000000] [--runs 50]
+
+Goals: query p95 <= 50 ms, statistics p95 <= 100 ms, ingest within 20% of the empty
+database, a month dropped in <= 1 s, /metrics flat. Disk: about 1.6 GB per million alerts.
+Not part of `make test` (a smoke size is: tests/integration/test_big_history_smoke.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg2
+from prometheus_client import CollectorRegistry
+
+from bench.common import postgres
+from receiver import query_params, store
+from receiver.store import partitions
+from receiver.web.metrics import DeliveryStateCollector
+from receiver.webhook_parser import parse
+
+SPAN_SECONDS = 365 * 86400
+# One chunk of generated history: rows i in [lo, hi), spread over the last year in a fixed
+# pseudo-random order (7919 is prime), so every stage adds rows to every month.
+FILL = """
+INSERT INTO alert_history (timestamp, severity, source, title, message, fingerprint, alertname,
+                           status, starts_at, ends_at, labels, annotations, acknowledged,
+                           acknowledged_at, receiver)
+SELECT t, sev, src, 'Alert ' || name, 'generated', md5(i::text), name,
+       CASE WHEN i %% 3 = 0 THEN 'resolved' ELSE 'firing' END, t,
+       CASE WHEN i %% 3 = 0 THEN t + interval '5 minutes' END,
+       jsonb_build_object('alertname', name, 'severity', sev, 'exchange',
+                          (ARRAY['Upbit','Binance','Bithumb','OKX'])[1 + i %% 4]),
+       '{}'::jsonb, i %% 5 = 0, CASE WHEN i %% 5 = 0 THEN t + interval '2 minutes' END, 'd76-p2'
+  FROM (SELECT i,
+               %(now)s::timestamptz - ((i * 7919) %% %(span)s) * interval '1 second' AS t,
+               (ARRAY['P0','P1','P2','P2','P3','P3','P3','P3'])[1 + i %% 8] AS sev,
+               (ARRAY['RateLimiter','HealthMonitor','ArbRoute','CrossSync','RiskGuard'])
+                   [1 + i %% 5] AS src,
+               'Rule' || (i %% 40) AS name
+          FROM generate_series(%(lo)s, %(hi)s - 1) AS i) g
+"""
+FILL_OUTBOX = """
+INSERT INTO notification (alert_id, alert_ts, kind, target, priority, state, attempts,
+                          created_at, sent_at, message_id, fingerprint)
+SELECT id, timestamp, 'firing', 'telegram', 2, 'sent', 1, timestamp,
+       timestamp + interval '1 second', id::text, fingerprint
+  FROM alert_history WHERE id > %(after)s;
+INSERT INTO notification_attempt (notification_id, alert_ts, attempted_at, outcome, duration_ms,
+                                  message_id)
+SELECT id, alert_ts, sent_at, 'sent', 150, message_id FROM notification WHERE id > %(after_n)s
+"""
+CHUNK = 1_000_000
+
+
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
+
+
+def _scalar(conn: Any, sql: str) -> int:
+    with conn, conn.cursor() as cur:
+        cur.execute(sql)
+        (value,) = cur.fetchone() or (0,)
+    return int(value or 0)
+
+
+def _months(conn: Any, now: datetime) -> None:
+    """Partitions for every month of the year generated (a dropped one made again)."""
+    start = (now - timedelta(seconds=SPAN_SECONDS)).date()
+    partitions.ensure(conn, 14, today=start)
+
+
+def fill(conn: Any, have: int, want: int, now: datetime) -> float:
+    """Grow the history from ``have`` to ``want`` alerts; return the seconds it took."""
+    started = time.perf_counter()
+    _months(conn, now)
+    for lo in range(have + 1, want + 1, CHUNK):
+        hi = min(lo + CHUNK, want + 1)
+        after = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM alert_history")
+        after_n = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM notification")
+        with conn, conn.cursor() as cur:
+            cur.execute(FILL, {"now": now, "span": SPAN_SECONDS, "lo": lo, "hi": hi})
+            cur.execute(FILL_OUTBOX, {"after": after, "after_n": after_n})
+    with conn, conn.cursor() as cur:
+        for table in ("alert_history", "notification", "notification_attempt"):
+            cur.execute(f"ANALYZE {table}")
+    return time.perf_counter() - started
+
+
+def _payload(count: int) -> Any:
+    run = uuid.uuid4().hex[:8]
+    starts = datetime.now(UTC).isoformat()
+    return parse(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "d76-p2",
+            "groupKey": "bench",
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {"alertname": "RouteScoreLow", "severity": "P2", "route": f"R{k}"},
+                    "annotations": {"summary": "Route Score Low", "description": "Score: 42"},
+                    "startsAt": starts,
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "fingerprint": f"{run}{k:08x}",
+                }
+                for k in range(count)
+            ],
+        }
+    )
+
+
+def ingest_rate(dsn: str, requests: int, per_request: int = 50) -> float:
+    """Alerts per second stored by ``requests`` webhooks of ``per_request`` new alerts each."""
+    payloads = [_payload(per_request) for _ in range(requests)]
+    conn = store.connect(dsn)
+    try:
+        started = time.perf_counter()
+        for notification in payloads:
+            store.ingest(conn, notification, ["telegram", "slack_alerts"])
+        elapsed = time.perf_counter() - started
+    finally:
+        conn.close()
+    return requests * per_request / elapsed
+
+
+def scrape_ms(dsn: str, runs: int) -> tuple[float, float, int]:
+    """p50 and p95 of a delivery-state scrape once caught up, and the scrapes catching up took."""
+
+    @contextmanager
+    def connection() -> Any:
+        conn = psycopg2.connect(dsn)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    registry = CollectorRegistry()
+    registry.register(DeliveryStateCollector(connection))
+    conn = store.connect(dsn)
+    catching_up = 0
+    try:
+        while catching_up < 1000:  # each scrape folds at most 100,000 attempts
+            catching_up += 1
+            list(registry.collect())
+            settled = _scalar(conn, "SELECT settled_id FROM delivery_totals_mark")
+            newest = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM notification_attempt")
+            if newest - settled < 100_000:
+                break
+    finally:
+        conn.close()
+    p50, p95 = timed(lambda: list(registry.collect()), runs)
+    return p50, p95, catching_up
+
+
+def drop_a_month(dsn: str, alerts: int, now: datetime) -> tuple[float, int]:
+    """Time dropping a month of ``alerts`` alerts (with their outbox rows), as prune does: a
+    month two years back, filled for the purpose, so the history measured stays whole."""
+    month = (now - timedelta(days=730)).date().replace(day=1)
+    conn = store.connect(dsn)
+    try:
+        partitions.ensure(conn, 0, today=month)
+        after = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM alert_history")
+        after_n = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM notification")
+        first = datetime(month.year, month.month, 1, tzinfo=UTC)
+        with conn, conn.cursor() as cur:
+            # the month's 28 days, whatever the row's i: the span is 28 days before its end
+            cur.execute(
+                FILL,
+                {
+                    "now": first + timedelta(days=28),
+                    "span": 28 * 86400,
+                    "lo": 10**10,  # fingerprints of their own
+                    "hi": 10**10 + alerts,
+                },
+            )
+            cur.execute(FILL_OUTBOX, {"after": after, "after_n": after_n})
+        started = time.perf_counter()
+        dropped = partitions.drop_month(conn, month)
+        return (time.perf_counter() - started) * 1000, dropped
+    finally:
+        conn.close()
+
+
+def measure(dsn: str, empty: str, size: int, runs: int, requests: int) -> dict[str, Any]:
+    conn = store.connect(dsn)
+    now = datetime.now(UTC)
+    try:
+        day = query_params.HistoryFilter(
+            start=now - timedelta(hours=24), end=now, severities=("P0", "P1")
+        )
+        q50, q95 = timed(lambda: store.list_alerts(conn, day, 50, None), runs)
+        all_day = query_params.HistoryFilter(start=now - timedelta(hours=24), end=now)
+        s50, s95 = timed(lambda: store.stats(conn, all_day, "hour"), runs)
+    finally:
+        conn.close()
+    rates: dict[str, list[float]] = {"big": [], "empty": []}
+    for _ in range(3):  # alternating, so both see the same machine
+        rates["empty"].append(ingest_rate(empty, requests))
+        rates["big"].append(ingest_rate(dsn, requests))
+    m50, m95, catch_up = scrape_ms(dsn, runs)
+    drop_ms, dropped = drop_a_month(dsn, size // 12, now)
+    big, small = statistics.fmean(rates["big"]), statistics.fmean(rates["empty"])
+    return {
+        "alerts": size,
+        "query_p50_ms": q50,
+        "query_p95_ms": q95,
+        "stats_p50_ms": s50,
+        "stats_p95_ms": s95,
+        "ingest_alerts_per_s": big,
+        "ingest_empty_alerts_per_s": small,
+        "ingest_vs_empty": big / small,
+        "drop_month_ms": drop_ms,
+        "drop_month_alerts": dropped,
+        "metrics_p50_ms": m50,
+        "metrics_p95_ms": m95,
+        "metrics_catch_up_scrapes": catch_up,
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.big_history",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sizes", default="1000000,5000000,20000000")
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=100, help="webhooks per ingest run")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    results = []
+    with postgres() as dsn:
+        admin = psycopg2.connect(dsn)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("CREATE DATABASE empty_twin")
+        admin.close()
+        empty = dsn.rsplit("/", 1)[0] + "/empty_twin"
+        store.migrate(empty)
+        conn = store.connect(dsn)
+        now = datetime.now(UTC)
+        have = 0
+        print(
+            f"{'alerts':>11} {'fill s':>7} {'query p95':>10} {'stats p95':>10} "
+            f"{'ingest/s':>9} {'vs empty':>8} {'drop month':>11} {'metrics p95':>12}"
+        )
+        try:
+            for size in sizes:
+                seconds = fill(conn, have, size, now)
+                have = size
+                row = measure(dsn, empty, size, args.runs, args.requests)
+                row["fill_seconds"] = seconds
+                results.append(row)
+                print(
+                    f"{size:>11,} {seconds:>7.0f} {row['query_p95_ms']:>8.1f}ms "
+                    f"{row['stats_p95_ms']:>8.1f}ms {row['ingest_alerts_per_s']:>9.0f} "
+                    f"{row['ingest_vs_empty']:>8.0%} {row['drop_month_ms']:>9.0f}ms "
+                    f"{row['metrics_p95_ms']:>10.1f}ms",
+                    flush=True,
+                )
+        finally:
+            conn.close()
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
