@@ -80,6 +80,8 @@ def test_a_mixed_batch_is_one_statement_per_table_and_kind(database_url: str) ->
             "INSERT alert_history": 1,
             "UPDATE alert_history": 1,
             "UPDATE notification": 1,  # the resolved alerts' unsent firings are superseded
+            "UPDATE escalation": 1,  # their escalation timers end
+            "UPDATE mute": 1,  # their mutes' silences are to be expired
             "INSERT notification": 1,
             "NOTIFY": 1,
         }
