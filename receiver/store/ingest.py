@@ -188,10 +188,22 @@ def ingest(
             cur.execute(sql.HEARTBEAT, ("firing" if firing else "resolved",))
         pending = alerts
         for _ in range(3):  # a concurrent first insert of the same occurrence: decide again
-            current, now = _current(cur, pending)
-            plan = _plan(pending, current, now, policy)
+            # First sight (a storm's common case): stored and queued in one statement.
+            stored, queued = sql.insert_new(
+                cur, notification, pending, targets, policy.retry_for_seconds
+            )
+            first = {(fingerprint, starts_at) for _, fingerprint, starts_at, _ in stored}
+            tally.new += len(stored)
+            tally.resolved += sum(status == AlertStatus.RESOLVED for *_, status in stored)
+            tally.queued += queued
+            known = [a for a in pending if (a.fingerprint, a.starts_at) not in first]
+            if not known:
+                break
+            # Known occurrences: each decided against its newest episode, under its row lock.
+            current, now = _current(cur, known)
+            plan = _plan(known, current, now, policy)
             conflicted = _apply(cur, notification, plan, current, targets, policy, tally)
-            pending = [a for a in pending if (a.fingerprint, a.starts_at) in conflicted]
+            pending = [a for a in known if (a.fingerprint, a.starts_at) in conflicted]
             if not pending:
                 break
         else:  # never silently: the webhook answers 5xx and Alertmanager sends it again

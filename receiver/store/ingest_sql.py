@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg2.extensions
 
+from receiver.model import SEVERITIES, UNKNOWN_SEVERITY
 from receiver.webhook_parser import Alert, Notification
 
 Cursor = psycopg2.extensions.cursor
@@ -68,6 +69,68 @@ SELECT r.starts_at, r.severity, r.source, r.title, r.message, %(metadata)s::json
 ON CONFLICT ON CONSTRAINT alert_history_occurrence DO NOTHING
 RETURNING id, fingerprint, starts_at, status, severity
 """
+
+# First sight of an occurrence, the common case in a storm: every alert of the request is
+# inserted as a first episode, and the new ones' messages queued, in this one statement; an
+# occurrence already known meets the unique key and is left to the lookup (CURRENT) after it.
+_INSERT_NEW = """
+WITH inserted AS (
+    INSERT INTO alert_history (timestamp, severity, source, title, message, metadata,
+                               fingerprint, alertname, status, starts_at, ends_at, labels,
+                               annotations, generator_url, receiver, episode)
+    SELECT r.starts_at, r.severity, r.source, r.title, r.message, %(metadata)s::jsonb,
+           r.fingerprint, r.alertname, r.status, r.starts_at, r.ends_at, r.labels,
+           r.annotations, r.generator_url, %(receiver)s, r.episode
+      FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+             starts_at timestamptz, severity text, source text, title text, message text,
+             fingerprint text, alertname text, status text, ends_at timestamptz, labels jsonb,
+             annotations jsonb, generator_url text, episode integer)
+    ON CONFLICT ON CONSTRAINT alert_history_occurrence DO NOTHING
+    RETURNING id, fingerprint, starts_at, status, severity, timestamp
+), queued AS (
+    INSERT INTO notification (alert_id, alert_ts, kind, target, priority, fingerprint,
+                              give_up_at)
+    SELECT i.id, i.timestamp, i.status, t.target,
+           COALESCE((%(priorities)s::jsonb ->> i.severity)::smallint, %(unknown)s),
+           i.fingerprint, d76_now() + make_interval(secs => %(retry_for)s)
+      FROM inserted i CROSS JOIN unnest(%(targets)s::text[]) WITH ORDINALITY AS t(target, nth)
+     ORDER BY i.id, t.nth  -- an alert's messages side by side, as the dispatcher expects them
+    ON CONFLICT (alert_id, kind, target, alert_ts) WHERE kind <> 'reminder' DO NOTHING
+    RETURNING 1
+)
+SELECT i.id, i.fingerprint, i.starts_at, i.status, (SELECT count(*) FROM queued)
+  FROM inserted i
+"""
+_PRIORITIES = json.dumps({name: s.priority for name, s in SEVERITIES.items()})
+
+
+def insert_new(
+    cur: Cursor,
+    notification: Notification,
+    alerts: Sequence[Alert],
+    targets: Sequence[str],
+    retry_for: float,
+) -> tuple[list[tuple[int, str, datetime, str]], int]:
+    """Insert ``alerts`` as first episodes and queue the new ones' messages to ``targets``, in
+    one statement; return (id, fingerprint, starts_at, status) of those inserted, and how many
+    messages were queued."""
+    metadata = {"groupKey": notification.group_key, "externalURL": notification.external_url}
+    cur.execute(
+        _INSERT_NEW,
+        {
+            "metadata": json.dumps(metadata),
+            "receiver": notification.receiver,
+            "rows": _document([history_row(alert, 1) for alert in alerts]),
+            "priorities": _PRIORITIES,
+            "unknown": UNKNOWN_SEVERITY.priority,
+            "retry_for": retry_for,
+            "targets": list(targets),
+        },
+    )
+    rows = cur.fetchall()
+    queued = int(rows[0][4]) if rows else 0
+    return [(int(r[0]), str(r[1]), r[2], str(r[3])) for r in rows], queued
+
 
 _RESOLVE = """
 UPDATE alert_history a
