@@ -57,7 +57,7 @@ SELECT t, sev, src, 'Alert ' || name, 'generated', md5(i::text), name,
                           (ARRAY['Upbit','Binance','Bithumb','OKX'])[1 + i %% 4]),
        '{}'::jsonb, i %% 5 = 0, CASE WHEN i %% 5 = 0 THEN t + interval '2 minutes' END, 'd76-p2'
   FROM (SELECT i,
-               %(now)s::timestamptz - ((i * 7919) %% %(span)s) * interval '1 second' AS t,
+               %(now)s::timestamptz - ((i::bigint * 7919) %% %(span)s) * interval '1 second' AS t,
                (ARRAY['P0','P1','P2','P2','P3','P3','P3','P3'])[1 + i %% 8] AS sev,
                (ARRAY['RateLimiter','HealthMonitor','ArbRoute','CrossSync','RiskGuard'])
                    [1 + i %% 5] AS src,
