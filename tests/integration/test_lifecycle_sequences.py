@@ -63,6 +63,10 @@ def test_a_firing_that_failed_during_an_outage_is_never_sent_after_its_resolve(
             lambda: query(database_url, "SELECT count(*) FROM notification_attempt")[0][0] != 0
         )
         _post(client, alert(status="resolved", ends_at=RESOLVED_AT))
+        # Telegram comes back only once the firing is not mid-send: one already being sent
+        # when the resolve arrived may still go out first, in order, which is not this case.
+        firing = "SELECT state FROM notification WHERE kind = 'firing' AND target = 'telegram'"
+        _wait_until(lambda: query(database_url, firing)[0][0] in ("queued", "superseded"))
         telegram.down_status = None
         _wait_state_in(database_url, {"sent", "superseded", "unsent"})
     (only,) = [m for m in telegram.sent() if "GlobalGuard" in m.text]
