@@ -11,7 +11,8 @@ from receiver.store import partitions
 
 SPAN_SECONDS = 365 * 86400
 # One chunk of generated history: rows i in [lo, hi), spread over the last year in a fixed
-# pseudo-random order (7919 is prime), so every stage adds rows to every month.
+# pseudo-random order (7919 is prime), so every stage adds rows to every month, and written in
+# time order, as ingest writes them (rows of one day side by side, not one a page).
 FILL = """
 INSERT INTO alert_history (timestamp, severity, source, title, message, fingerprint, alertname,
                            status, starts_at, ends_at, labels, annotations, acknowledged,
@@ -29,6 +30,7 @@ SELECT t, sev, src, 'Alert ' || name, 'generated', md5(i::text), name,
                    [1 + i %% 5] AS src,
                'Rule' || (i %% 40) AS name
           FROM generate_series(%(lo)s, %(hi)s - 1) AS i) g
+ ORDER BY t
 """
 FILL_OUTBOX = """
 INSERT INTO notification (alert_id, alert_ts, kind, target, priority, state, attempts,
