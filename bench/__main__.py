@@ -21,7 +21,16 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import alert_latency, delivery, history, hooks, ingest, native_telegram, report
+from bench import (
+    alert_latency,
+    big_history,
+    delivery,
+    history,
+    hooks,
+    ingest,
+    native_telegram,
+    report,
+)
 from bench.common import Bench, Row, command
 from stack.render import REPO
 
@@ -32,6 +41,7 @@ BENCHES: tuple[Bench, ...] = (
     native_telegram.BENCH,
     ingest.BENCH,
     history.BENCH,
+    big_history.BENCH,
 )
 
 

@@ -11,15 +11,21 @@ At each size, on the same PostgreSQL:
 
     .venv/bin/python -m bench.big_history [--sizes 1000000,5000000,20000000] [--runs 50]
 
+`make bench` runs it at the sizes of D76_BIG_HISTORY_SIZES (default 1000000,5000000,20000000;
+about an hour on a 2-core machine, 1.6 GB of disk per million alerts); `make test` runs it
+once at a smoke size (tests/e2e/test_bench_smoke.py, through `python -m bench --smoke`).
+The summary table has the largest size's figures, each against the same figure at the smallest
+size (the curve is flat when the ratio is near 1) or, for ingest and /metrics, against the
+empty database; the whole curve is printed above it.
+
 Goals: query p95 <= 50 ms, statistics p95 <= 100 ms, ingest within 20% of the empty
-database, a month dropped in <= 1 s, /metrics flat. Disk: about 1.6 GB per million alerts.
-Not part of `make test` (a smoke size is: tests/integration/test_big_history_smoke.py).
+database, a month dropped in <= 1 s, /metrics flat.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import statistics
 import time
 import uuid
@@ -31,44 +37,12 @@ from typing import Any
 import psycopg2
 from prometheus_client import CollectorRegistry
 
-from bench.common import postgres
+from bench import history_fill
+from bench.common import Bench, Figure, Row, Stat, command, postgres, standalone
 from receiver import query_params, store
 from receiver.store import partitions
 from receiver.web.metrics import DeliveryStateCollector
 from receiver.webhook_parser import parse
-
-SPAN_SECONDS = 365 * 86400
-# One chunk of generated history: rows i in [lo, hi), spread over the last year in a fixed
-# pseudo-random order (7919 is prime), so every stage adds rows to every month.
-FILL = """
-INSERT INTO alert_history (timestamp, severity, source, title, message, fingerprint, alertname,
-                           status, starts_at, ends_at, labels, annotations, acknowledged,
-                           acknowledged_at, receiver)
-SELECT t, sev, src, 'Alert ' || name, 'generated', md5(i::text), name,
-       CASE WHEN i %% 3 = 0 THEN 'resolved' ELSE 'firing' END, t,
-       CASE WHEN i %% 3 = 0 THEN t + interval '5 minutes' END,
-       jsonb_build_object('alertname', name, 'severity', sev, 'exchange',
-                          (ARRAY['Upbit','Binance','Bithumb','OKX'])[1 + i %% 4]),
-       '{}'::jsonb, i %% 5 = 0, CASE WHEN i %% 5 = 0 THEN t + interval '2 minutes' END, 'd76-p2'
-  FROM (SELECT i,
-               %(now)s::timestamptz - ((i * 7919) %% %(span)s) * interval '1 second' AS t,
-               (ARRAY['P0','P1','P2','P2','P3','P3','P3','P3'])[1 + i %% 8] AS sev,
-               (ARRAY['RateLimiter','HealthMonitor','ArbRoute','CrossSync','RiskGuard'])
-                   [1 + i %% 5] AS src,
-               'Rule' || (i %% 40) AS name
-          FROM generate_series(%(lo)s, %(hi)s - 1) AS i) g
-"""
-FILL_OUTBOX = """
-INSERT INTO notification (alert_id, alert_ts, kind, target, priority, state, attempts,
-                          created_at, sent_at, message_id, fingerprint)
-SELECT id, timestamp, 'firing', 'telegram', 2, 'sent', 1, timestamp,
-       timestamp + interval '1 second', id::text, fingerprint
-  FROM alert_history WHERE id > %(after)s;
-INSERT INTO notification_attempt (notification_id, alert_ts, attempted_at, outcome, duration_ms,
-                                  message_id)
-SELECT id, alert_ts, sent_at, 'sent', 150, message_id FROM notification WHERE id > %(after_n)s
-"""
-CHUNK = 1_000_000
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -79,36 +53,6 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
-
-
-def _scalar(conn: Any, sql: str) -> int:
-    with conn, conn.cursor() as cur:
-        cur.execute(sql)
-        (value,) = cur.fetchone() or (0,)
-    return int(value or 0)
-
-
-def _months(conn: Any, now: datetime) -> None:
-    """Partitions for every month of the year generated (a dropped one made again)."""
-    start = (now - timedelta(seconds=SPAN_SECONDS)).date()
-    partitions.ensure(conn, 14, today=start)
-
-
-def fill(conn: Any, have: int, want: int, now: datetime) -> float:
-    """Grow the history from ``have`` to ``want`` alerts; return the seconds it took."""
-    started = time.perf_counter()
-    _months(conn, now)
-    for lo in range(have + 1, want + 1, CHUNK):
-        hi = min(lo + CHUNK, want + 1)
-        after = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM alert_history")
-        after_n = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM notification")
-        with conn, conn.cursor() as cur:
-            cur.execute(FILL, {"now": now, "span": SPAN_SECONDS, "lo": lo, "hi": hi})
-            cur.execute(FILL_OUTBOX, {"after": after, "after_n": after_n})
-    with conn, conn.cursor() as cur:
-        for table in ("alert_history", "notification", "notification_attempt"):
-            cur.execute(f"ANALYZE {table}")
-    return time.perf_counter() - started
 
 
 def _payload(count: int) -> Any:
@@ -150,15 +94,14 @@ def ingest_rate(dsn: str, requests: int, per_request: int = 50) -> float:
 
 
 def scrape_ms(dsn: str, runs: int) -> tuple[float, float, int]:
-    """p50 and p95 of a delivery-state scrape once caught up, and the scrapes catching up took."""
+    """p50 and p95 of a delivery-state scrape once caught up, and the scrapes catching up took.
+    One connection, kept, as the receiver's pool keeps them (a new connection per scrape would
+    time connecting)."""
+    kept = psycopg2.connect(dsn)
 
     @contextmanager
     def connection() -> Any:
-        conn = psycopg2.connect(dsn)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        yield kept
 
     registry = CollectorRegistry()
     registry.register(DeliveryStateCollector(connection))
@@ -168,13 +111,18 @@ def scrape_ms(dsn: str, runs: int) -> tuple[float, float, int]:
         while catching_up < 1000:  # each scrape folds at most 100,000 attempts
             catching_up += 1
             list(registry.collect())
-            settled = _scalar(conn, "SELECT settled_id FROM delivery_totals_mark")
-            newest = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM notification_attempt")
+            settled = history_fill.scalar(conn, "SELECT settled_id FROM delivery_totals_mark")
+            newest = history_fill.scalar(
+                conn, "SELECT COALESCE(max(id), 0) FROM notification_attempt"
+            )
             if newest - settled < 100_000:
                 break
     finally:
         conn.close()
-    p50, p95 = timed(lambda: list(registry.collect()), runs)
+    try:
+        p50, p95 = timed(lambda: list(registry.collect()), runs)
+    finally:
+        kept.close()
     return p50, p95, catching_up
 
 
@@ -184,22 +132,7 @@ def drop_a_month(dsn: str, alerts: int, now: datetime) -> tuple[float, int]:
     month = (now - timedelta(days=730)).date().replace(day=1)
     conn = store.connect(dsn)
     try:
-        partitions.ensure(conn, 0, today=month)
-        after = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM alert_history")
-        after_n = _scalar(conn, "SELECT COALESCE(max(id), 0) FROM notification")
-        first = datetime(month.year, month.month, 1, tzinfo=UTC)
-        with conn, conn.cursor() as cur:
-            # the month's 28 days, whatever the row's i: the span is 28 days before its end
-            cur.execute(
-                FILL,
-                {
-                    "now": first + timedelta(days=28),
-                    "span": 28 * 86400,
-                    "lo": 10**10,  # fingerprints of their own
-                    "hi": 10**10 + alerts,
-                },
-            )
-            cur.execute(FILL_OUTBOX, {"after": after, "after_n": after_n})
+        history_fill.fill_month(conn, month, alerts)
         started = time.perf_counter()
         dropped = partitions.drop_month(conn, month)
         return (time.perf_counter() - started) * 1000, dropped
@@ -224,6 +157,7 @@ def measure(dsn: str, empty: str, size: int, runs: int, requests: int) -> dict[s
         rates["empty"].append(ingest_rate(empty, requests))
         rates["big"].append(ingest_rate(dsn, requests))
     m50, m95, catch_up = scrape_ms(dsn, runs)
+    e50, e95, _ = scrape_ms(empty, runs)
     drop_ms, dropped = drop_a_month(dsn, size // 12, now)
     big, small = statistics.fmean(rates["big"]), statistics.fmean(rates["empty"])
     return {
@@ -240,20 +174,37 @@ def measure(dsn: str, empty: str, size: int, runs: int, requests: int) -> dict[s
         "metrics_p50_ms": m50,
         "metrics_p95_ms": m95,
         "metrics_catch_up_scrapes": catch_up,
+        "metrics_empty_p50_ms": e50,
+        "metrics_empty_p95_ms": e95,
     }
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+FIGURES = {
+    "page": Figure("big_history_page", "history at scale: 24 h + severity page", "p95 ≤ 50 ms"),
+    "stats": Figure("big_history_stats", "history at scale: 24 h statistics", "p95 ≤ 100 ms"),
+    "ingest": Figure(
+        "big_history_ingest", "history at scale: ingest, 50 alerts per request", "≥ 80% of empty"
+    ),
+    "drop": Figure("big_history_drop", "history at scale: drop one month", "≤ 1 s"),
+    "metrics": Figure("big_history_metrics", "history at scale: /metrics delivery state", "flat"),
+}
+SIZES = os.environ.get("D76_BIG_HISTORY_SIZES", "1000000,5000000,20000000")
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.big_history",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--sizes", default="1000000,5000000,20000000")
+    parser.add_argument("--sizes", default=SIZES, help="alerts, comma-separated")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--requests", type=int, default=100, help="webhooks per ingest run")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def curve(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Grow the history size by size and measure at each; print the curve as it goes."""
     sizes = sorted(int(size) for size in args.sizes.split(","))
     results = []
     with postgres() as dsn:
@@ -268,29 +219,93 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         now = datetime.now(UTC)
         have = 0
         print(
-            f"{'alerts':>11} {'fill s':>7} {'query p95':>10} {'stats p95':>10} "
-            f"{'ingest/s':>9} {'vs empty':>8} {'drop month':>11} {'metrics p95':>12}"
+            f"{'alerts':>11} {'fill s':>7} {'page p95':>9} {'stats p95':>10} {'ingest/s':>9} "
+            f"{'vs empty':>8} {'drop month':>11} {'metrics p95':>12} {'(empty)':>8}",
+            flush=True,
         )
         try:
             for size in sizes:
-                seconds = fill(conn, have, size, now)
+                seconds = history_fill.fill(conn, have, size, now)
                 have = size
                 row = measure(dsn, empty, size, args.runs, args.requests)
                 row["fill_seconds"] = seconds
                 results.append(row)
                 print(
-                    f"{size:>11,} {seconds:>7.0f} {row['query_p95_ms']:>8.1f}ms "
+                    f"{size:>11,} {seconds:>7.0f} {row['query_p95_ms']:>7.1f}ms "
                     f"{row['stats_p95_ms']:>8.1f}ms {row['ingest_alerts_per_s']:>9.0f} "
                     f"{row['ingest_vs_empty']:>8.0%} {row['drop_month_ms']:>9.0f}ms "
-                    f"{row['metrics_p95_ms']:>10.1f}ms",
+                    f"{row['metrics_p95_ms']:>10.1f}ms {row['metrics_empty_p95_ms']:>6.1f}ms",
                     flush=True,
                 )
         finally:
             conn.close()
-    if args.json:
-        print(json.dumps(results, indent=2))
     return results
 
 
+def run(args: argparse.Namespace) -> list[Row]:
+    reproduce = command("bench.big_history", parser(), args)
+    results = curve(args)
+    small, big = results[0], results[-1]
+    at = f"{big['alerts']:,} alerts"
+    against = f"the same at {small['alerts']:,} alerts"
+
+    def ms(row: dict[str, Any], key: str) -> list[Stat]:
+        return [Stat("p95", row[f"{key}_p95_ms"], "ms"), Stat("p50", row[f"{key}_p50_ms"], "ms")]
+
+    return [
+        FIGURES["page"].row(
+            reproduce,
+            measured=ms(big, "query"),
+            comparison_name=against,
+            comparison=ms(small, "query"),
+            met=big["query_p95_ms"] <= 50,
+            note=at,
+        ),
+        FIGURES["stats"].row(
+            reproduce,
+            measured=ms(big, "stats"),
+            comparison_name=against,
+            comparison=ms(small, "stats"),
+            met=big["stats_p95_ms"] <= 100,
+            note=at,
+        ),
+        FIGURES["ingest"].row(
+            reproduce,
+            measured=[Stat("", big["ingest_alerts_per_s"], "alerts/s")],
+            comparison_name="the same webhooks into an empty database, alternating",
+            comparison=[Stat("", big["ingest_empty_alerts_per_s"], "alerts/s")],
+            met=big["ingest_vs_empty"] >= 0.8,
+            note=f"{at}, in process, one connection",
+        ),
+        FIGURES["drop"].row(
+            reproduce,
+            measured=[Stat("", big["drop_month_ms"], "ms")],
+            comparison_name=against,
+            comparison=[Stat("", small["drop_month_ms"], "ms")],
+            met=big["drop_month_ms"] <= 1000,
+            note=f"a month of {big['drop_month_alerts']:,} alerts with their outbox rows",
+        ),
+        FIGURES["metrics"].row(
+            reproduce,
+            measured=ms(big, "metrics"),
+            comparison_name="the same scrape of an empty database",
+            comparison=[
+                Stat("p95", big["metrics_empty_p95_ms"], "ms"),
+                Stat("p50", big["metrics_empty_p50_ms"], "ms"),
+            ],
+            met=big["metrics_p95_ms"] <= max(20.0, 3 * big["metrics_empty_p95_ms"]),
+            note=f"{at}; caught up after {big['metrics_catch_up_scrapes']} scrape(s)",
+        ),
+    ]
+
+
+BENCH = Bench(
+    name="big_history",
+    figures=list(FIGURES.values()),
+    parser=parser,
+    run=run,
+    smoke=["--sizes", "20000", "--runs", "3", "--requests", "5"],
+)
+
 if __name__ == "__main__":
-    main()
+    standalone(BENCH)

@@ -92,7 +92,8 @@ def is_alert_message(
         cur.execute(
             """SELECT EXISTS (
                    SELECT 1 FROM notification n
-                     LEFT JOIN notification_attempt t ON t.notification_id = n.id
+                     LEFT JOIN notification_attempt t
+                            ON t.notification_id = n.id AND t.alert_ts = n.alert_ts
                     WHERE n.alert_id = %(alert)s AND n.target = %(target)s
                       AND n.kind IN ('firing', 'reminder', 'escalation')
                       AND (n.message_id = %(message)s OR t.message_id = %(message)s))""",

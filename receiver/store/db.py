@@ -5,13 +5,16 @@ Connections are plain psycopg2 connections; callers own transactions through ``w
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+log = logging.getLogger("d76.store")
 OUTBOX_CHANNEL = "d76_outbox"  # NOTIFY channel the dispatcher LISTENs on
 
 # Errors that mean "the database is not there right now": the caller answers 503 or retries.
@@ -51,6 +54,8 @@ def migrate(dsn: str, *, wait_seconds: float = 30.0) -> int:
     conn = connect(dsn)
     try:
         partitions.ensure(conn)  # this month's and the next ones' partitions, if missing
+    except psycopg2.errors.LockNotAvailable:  # a long query holds the table: the chore will
+        log.warning("partitions not made now (the history is busy); the dispatcher retries")
     finally:
         conn.close()
     return len(pending)

@@ -44,8 +44,8 @@ def fold(conn: Connection, item: Claimed) -> bool:
                 """UPDATE notification
                       SET state = 'folded', digest_id = %s, lease_until = NULL,
                           attempts = GREATEST(attempts - 1, 0)
-                    WHERE id = %s AND state = 'sending' AND claim_token = %s""",
-                (row[0], item.id, item.claim_token),
+                    WHERE id = %s AND alert_ts = %s AND state = 'sending' AND claim_token = %s""",
+                (row[0], item.id, item.starts_at, item.claim_token),
             )
             return cur.rowcount == 1
     raise RuntimeError(f"could not open a digest for {item.target}")

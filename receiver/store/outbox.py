@@ -35,29 +35,34 @@ DUE = f"""
     AND {_HEAD}
 """
 
-_CLAIM = f"""
-WITH due AS (
-    SELECT n.id FROM notification n
-     WHERE {DUE}
-     ORDER BY n.priority, n.id
-     LIMIT 1
-       FOR UPDATE OF n SKIP LOCKED
-)
+# A claim is two statements in one transaction: the most urgent due notification is found
+# and locked, then taken with its partition key (alert_ts) given as a constant, so the second,
+# the larger, is planned for one month only (planning, not running, is what a statement over
+# every month's partitions costs: 3.5 ms against 0.8 ms unpartitioned, as one statement).
+_FIND = f"""
+SELECT n.id, n.alert_ts FROM notification n
+ WHERE {DUE}
+ ORDER BY n.priority, n.id
+ LIMIT 1
+   FOR UPDATE OF n SKIP LOCKED
+"""
+
+_TAKE = """
 UPDATE notification n
    SET state = 'sending',
        lease_until = d76_now() + make_interval(secs => %(lease)s),
        lease_owner = %(owner)s,
        claim_token = nextval('claim_token_seq'),
        attempts = n.attempts + 1
-  FROM due, alert_history a
- WHERE n.id = due.id AND a.id = n.alert_id AND a.timestamp = n.alert_ts
+  FROM alert_history a
+ WHERE n.id = %(id)s AND n.alert_ts = %(ts)s AND a.id = n.alert_id AND a.timestamp = %(ts)s
 RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
           (SELECT COALESCE(f.message_id, g.message_id)
              FROM notification f LEFT JOIN digest g ON g.id = f.digest_id
-            WHERE f.alert_id = n.alert_id AND f.alert_ts = n.alert_ts AND f.target = n.target
+            WHERE f.alert_id = n.alert_id AND f.alert_ts = %(ts)s AND f.target = n.target
               AND f.kind = 'firing' AND f.state IN ('sent', 'digested')) AS reply_to,
           EXISTS (SELECT 1 FROM notification f
-                   WHERE f.alert_id = n.alert_id AND f.alert_ts = n.alert_ts
+                   WHERE f.alert_id = n.alert_id AND f.alert_ts = %(ts)s
                      AND f.target = n.target AND f.kind = 'firing'
                      AND f.state IN ('sent', 'digested')) AS firing_told,
           a.id AS alert_id, a.severity, a.source, a.alertname, a.title, a.message, a.status,
@@ -71,7 +76,14 @@ RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
 def claim(conn: Connection, *, owner: str, lease_seconds: float) -> Claimed | None:
     """Claim the most urgent due notification under a lease; None when nothing is due."""
     with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute(_CLAIM, {"lease": lease_seconds, "owner": owner})
+        cur.execute(_FIND)
+        due = cur.fetchone()
+        if due is None:
+            return None
+        cur.execute(
+            _TAKE,
+            {"lease": lease_seconds, "owner": owner, "id": due["id"], "ts": due["alert_ts"]},
+        )
         row = cur.fetchone()
     return Claimed.from_row(row) if row else None
 
@@ -81,8 +93,8 @@ def renew(conn: Connection, item: Claimed, lease_seconds: float) -> bool:
     with conn, conn.cursor() as cur:
         cur.execute(
             """UPDATE notification SET lease_until = d76_now() + make_interval(secs => %s)
-                WHERE id = %s AND state = 'sending' AND claim_token = %s""",
-            (lease_seconds, item.id, item.claim_token),
+                WHERE id = %s AND alert_ts = %s AND state = 'sending' AND claim_token = %s""",
+            (lease_seconds, item.id, item.starts_at, item.claim_token),
         )
         return cur.rowcount == 1
 
@@ -104,7 +116,8 @@ def _attempt(
     )
 
 
-_FENCE = "id = %(id)s AND state = 'sending' AND claim_token = %(token)s"
+# alert_ts (the alert's start) names the notification's partition: planned for one month.
+_FENCE = "id = %(id)s AND alert_ts = %(ts)s AND state = 'sending' AND claim_token = %(token)s"
 
 
 def _finish(
@@ -127,7 +140,7 @@ def _finish(
             cur.execute(also, (item.target,))
         cur.execute(
             f"UPDATE notification SET {set_clause}, lease_until = NULL WHERE {_FENCE}",
-            {**params, "id": item.id, "token": item.claim_token},
+            {**params, "id": item.id, "ts": item.starts_at, "token": item.claim_token},
         )
         owned = cur.rowcount == 1
         if outcome is not None:

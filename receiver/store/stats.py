@@ -32,15 +32,40 @@ def bucket_counts(
         ]
 
 
+def _counts_by_column(conn: Connection, f: HistoryFilter, bucket: str) -> dict[str, Any]:
+    """``bucket_counts`` by severity, source and alert name, in one pass over the range
+    (GROUPING SETS) instead of three."""
+    columns = ("severity", "source", "alertname")
+    where, params = filter_sql(f)
+    params["bucket"] = bucket
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            f"""SELECT date_trunc(%(bucket)s, timestamp AT TIME ZONE 'UTC') AS b,
+                       severity, source, alertname, count(*),
+                       GROUPING(severity), GROUPING(source), GROUPING(alertname)
+                  FROM alert_history WHERE {where}
+                 GROUP BY GROUPING SETS ((b, severity), (b, source), (b, alertname))
+                 ORDER BY 1, 2, 3, 4""",
+            params,
+        )
+        rows = cur.fetchall()
+    out: dict[str, list[dict[str, Any]]] = {f"by_{column}": [] for column in columns}
+    for b, severity, source, alertname, n, *grouped in rows:
+        values = (severity, source, alertname)
+        for column, value, absent in zip(columns, values, grouped, strict=True):
+            if not absent:
+                out[f"by_{column}"].append(
+                    {"bucket": b.replace(tzinfo=UTC).isoformat(), column: value, "count": n}
+                )
+    return out
+
+
 def stats(conn: Connection, f: HistoryFilter, bucket: str) -> dict[str, Any]:
     """Counts per bucket by severity, source and alert name; times to ack and to resolve;
     the noisiest rules; flapping alerts (fired three or more times in the range)."""
     if bucket not in BUCKETS:
         raise ValueError(bucket)
-    out: dict[str, Any] = {
-        f"by_{column}": bucket_counts(conn, f, bucket, column)
-        for column in ("severity", "source", "alertname")
-    }
+    out: dict[str, Any] = _counts_by_column(conn, f, bucket)
     where, params = filter_sql(f)
     with conn, conn.cursor() as cur:
         cur.execute(
@@ -84,11 +109,21 @@ def stats(conn: Connection, f: HistoryFilter, bucket: str) -> dict[str, Any]:
         out["noisiest"] = [
             {"alertname": a, "severity": s, "count": n} for a, s, n in cur.fetchall()
         ]
+        # Counted on (alertname, fingerprint) alone, the labels read for the 20 kept only:
+        # carrying every row's labels through the grouping spilled its sort to disk (150 ms
+        # for a day of 44,000 alerts).
         cur.execute(
-            f"""SELECT alertname, fingerprint, min(labels::text), count(*),
-                       count(*) FILTER (WHERE status = 'resolved')
-                  FROM alert_history WHERE {where}
-                 GROUP BY 1, 2 HAVING count(*) >= 3 ORDER BY 4 DESC, 1 LIMIT 20""",
+            f"""SELECT f.alertname, f.fingerprint,
+                       (SELECT min(labels::text) FROM alert_history
+                         WHERE {where} AND fingerprint = f.fingerprint
+                           AND alertname = f.alertname),
+                       f.n, f.resolved
+                  FROM (SELECT alertname, fingerprint, count(*) AS n,
+                               count(*) FILTER (WHERE status = 'resolved') AS resolved
+                          FROM alert_history WHERE {where}
+                         GROUP BY 1, 2 HAVING count(*) >= 3
+                         ORDER BY 3 DESC, 1 LIMIT 20) f
+                 ORDER BY f.n DESC, f.alertname""",
             params,
         )
         out["flapping"] = [

@@ -102,7 +102,8 @@ SELECT max(id) FILTER (WHERE attempted_at < now() - make_interval(secs => %(sett
 _FOLD = """
 INSERT INTO delivery_totals (target, outcome, count)
 SELECT n.target, a.outcome, count(*)
-  FROM notification_attempt a JOIN notification n ON n.id = a.notification_id
+  FROM notification_attempt a
+  JOIN notification n ON n.id = a.notification_id AND n.alert_ts = a.alert_ts
  WHERE a.id > %(after)s AND a.id <= %(upto)s
  GROUP BY 1, 2
 ON CONFLICT (target, outcome) DO UPDATE SET count = delivery_totals.count + EXCLUDED.count
@@ -119,7 +120,8 @@ _RESTORE_MARK = """INSERT INTO delivery_totals_mark DEFAULT VALUES ON CONFLICT D
 _BEHIND = "SELECT EXISTS (SELECT 1 FROM notification_attempt WHERE id > %s)"
 _ATTEMPTS = """
 SELECT n.target, a.outcome, count(*)
-  FROM notification_attempt a JOIN notification n ON n.id = a.notification_id
+  FROM notification_attempt a
+  JOIN notification n ON n.id = a.notification_id AND n.alert_ts = a.alert_ts
  WHERE a.id > %(after)s
  GROUP BY 1, 2
 """

@@ -68,5 +68,5 @@ def pipeline(
 def play(stack: Stack, scenario: str, exporter: str = "exporter") -> None:
     """Start ``scenario`` on the simulator ``exporter`` ("exporter2": the second engine)."""
     request = urllib.request.Request(f"{stack.url(exporter)}/scenario/{scenario}", method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=20) as response:  # a loaded 2-core box
         assert response.status == 202
