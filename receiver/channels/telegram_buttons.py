@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import psycopg2.extensions
@@ -96,6 +97,40 @@ def is_alert_message(
         )
         row = cur.fetchone()
     return bool(row and row[0])
+
+
+def _being_sent(conn: psycopg2.extensions.connection, alert_id: int) -> bool:
+    """Whether a Telegram page or reminder of ``alert_id`` is being sent right now: its message
+    may already be in the chat while its id is not yet recorded."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT EXISTS (
+                   SELECT 1 FROM notification
+                    WHERE alert_id = %(alert)s AND target = 'telegram'
+                      AND kind IN ('firing', 'reminder') AND state = 'sending')""",
+            {"alert": alert_id},
+        )
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def is_alert_message_soon(
+    conn: psycopg2.extensions.connection,
+    alert_id: int,
+    message_id: int | str,
+    *,
+    wait_seconds: float = 5.0,
+) -> bool:
+    """:func:`is_alert_message`, waiting up to ``wait_seconds`` while a send of the alert is
+    under way: a press that comes between Telegram's answer and the dispatcher's record of the
+    message id is the same press a moment later, not a stranger's."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        if is_alert_message(conn, alert_id, message_id):
+            return True
+        if time.monotonic() >= deadline or not _being_sent(conn, alert_id):
+            return False
+        time.sleep(0.2)
 
 
 # -- the chat a migrated group became, shared by the channel and the poller in one process -----
