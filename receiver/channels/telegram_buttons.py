@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 import psycopg2.extensions
@@ -101,6 +102,41 @@ def is_alert_message(
         )
         row = cur.fetchone()
     return bool(row and row[0])
+
+
+def _being_sent(conn: psycopg2.extensions.connection, alert_id: int, target: str) -> bool:
+    """Whether a message with buttons for ``alert_id`` is being sent to ``target`` right now:
+    it may already be in the chat while its id is not yet recorded."""
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT EXISTS (
+                   SELECT 1 FROM notification
+                    WHERE alert_id = %(alert)s AND target = %(target)s
+                      AND kind IN ('firing', 'reminder', 'escalation') AND state = 'sending')""",
+            {"alert": alert_id, "target": target},
+        )
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def is_alert_message_soon(
+    conn: psycopg2.extensions.connection,
+    alert_id: int,
+    message_id: int | str,
+    target: str = "telegram",
+    *,
+    wait_seconds: float = 5.0,
+) -> bool:
+    """:func:`is_alert_message`, waiting up to ``wait_seconds`` while a send of the alert is
+    under way: a press that comes between Telegram's answer and the dispatcher's record of the
+    message id is the same press a moment later, not a stranger's."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        if is_alert_message(conn, alert_id, message_id, target):
+            return True
+        if time.monotonic() >= deadline or not _being_sent(conn, alert_id, target):
+            return False
+        time.sleep(0.2)
 
 
 # -- the chat a migrated group became, shared by the channel and the poller in one process -----

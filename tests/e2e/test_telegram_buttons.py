@@ -234,3 +234,18 @@ def test_after_a_chat_migration_presses_in_the_new_chat_work(
     telegram.press(moved, dict(moved.buttons)["✅ Ack"], user_id=ALICE)
     _edited(telegram, moved, "Acknowledged by @alice")
     wait_rows(database_url, "SELECT count(*) FROM alert_history WHERE acknowledged", [(1,)], 10)
+
+
+def test_a_press_before_the_dispatcher_recorded_its_message_counts(
+    pipeline: Stack, telegram: TelegramStandin, database_url: str
+) -> None:
+    def press_at_once(message: SentMessage) -> None:
+        if "[P1] Quick" in message.text:
+            telegram.press(message, dict(message.buttons)["✅ Ack"], user_id=ALICE)
+            time.sleep(1.0)  # Telegram's answer, and so the dispatcher's record, comes later
+
+    telegram.on_sent = press_at_once
+    _webhook(pipeline, alert("Quick", severity="P1", annotations={"summary": "Quick"}))
+    quick = telegram.wait_for(lambda m: "[P1] Quick" in m.text, 20)
+    _edited(telegram, quick, "Acknowledged by @alice")
+    assert _answers(telegram, 1) == ["Acknowledged"]  # not "Not allowed here."

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,6 +112,8 @@ class TelegramStandin:
         self.updates: list[dict[str, Any]] = []  # served by getUpdates
         self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls
         self.migrated: dict[str, int] = {}  # old chat id -> the supergroup it became
+        # Called with each message sent, before sendMessage is answered (someone quick).
+        self.on_sent: Callable[[SentMessage], None] | None = None
         self._lock = threading.Lock()
         self._update_arrived = threading.Condition(self._lock)
         self._next_id = 100
@@ -263,6 +266,9 @@ class TelegramStandin:
                     else None,
                 )
             )
+            sent = self.messages[-1]
+        if self.on_sent is not None:
+            self.on_sent(sent)
         result: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
