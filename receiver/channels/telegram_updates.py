@@ -265,8 +265,12 @@ class UpdatePoller:
         in_chat = target is not None
         # The chat's own allowlist if it has one, else the global one; no list: anyone.
         allowed = target is None or self._tg.allowed_in(target, user.id) is not False
-        bound = allowed and target is not None and telegram_buttons.is_alert_message_soon(
-            conn, pressed.alert_id, message.message_id, target
+        bound = (
+            allowed
+            and target is not None
+            and telegram_buttons.is_alert_message_soon(
+                conn, pressed.alert_id, message.message_id, target
+            )
         )
         view = store.alert_view(conn, pressed.alert_id) if bound and allowed else None
         if view is None:
