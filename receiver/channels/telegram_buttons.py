@@ -80,56 +80,49 @@ def sign_buttons(
     return [(label, sign(key, data, chat_id)) for label, data in buttons]
 
 
-def is_alert_message(
+# One statement, so one snapshot: the record of a message id and the end of its send are one
+# write, and a press is never judged between them.
+_MESSAGE = """
+SELECT EXISTS (SELECT 1 FROM notification n
+                 LEFT JOIN notification_attempt t ON t.notification_id = n.id
+                WHERE n.alert_id = %(alert)s AND n.target = 'telegram'
+                  AND n.kind IN ('firing', 'reminder')
+                  AND (n.message_id = %(message)s OR t.message_id = %(message)s)),
+       EXISTS (SELECT 1 FROM notification n
+                WHERE n.alert_id = %(alert)s AND n.target = 'telegram'
+                  AND n.kind IN ('firing', 'reminder') AND n.state = 'sending')
+"""
+
+
+def _message_state(
     conn: psycopg2.extensions.connection, alert_id: int, message_id: int | str
-) -> bool:
-    """Whether ``message_id`` is a Telegram message sent with buttons for ``alert_id``: its
-    firing page or a reminder, as recorded on the notification or on any of its attempts."""
+) -> tuple[bool, bool]:
+    """Whether ``message_id`` is recorded as a message with buttons for ``alert_id``, and
+    whether one such message is being sent right now (in the chat, its id not yet recorded)."""
     with conn, conn.cursor() as cur:
-        cur.execute(
-            """SELECT EXISTS (
-                   SELECT 1 FROM notification n
-                     LEFT JOIN notification_attempt t ON t.notification_id = n.id
-                    WHERE n.alert_id = %(alert)s AND n.target = 'telegram'
-                      AND n.kind IN ('firing', 'reminder')
-                      AND (n.message_id = %(message)s OR t.message_id = %(message)s))""",
-            {"alert": alert_id, "message": str(message_id)},
-        )
+        cur.execute(_MESSAGE, {"alert": alert_id, "message": str(message_id)})
         row = cur.fetchone()
-    return bool(row and row[0])
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
 
 
-def _being_sent(conn: psycopg2.extensions.connection, alert_id: int) -> bool:
-    """Whether a Telegram page or reminder of ``alert_id`` is being sent right now: its message
-    may already be in the chat while its id is not yet recorded."""
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            """SELECT EXISTS (
-                   SELECT 1 FROM notification
-                    WHERE alert_id = %(alert)s AND target = 'telegram'
-                      AND kind IN ('firing', 'reminder') AND state = 'sending')""",
-            {"alert": alert_id},
-        )
-        row = cur.fetchone()
-    return bool(row and row[0])
-
-
-def is_alert_message_soon(
+def is_alert_message(
     conn: psycopg2.extensions.connection,
     alert_id: int,
     message_id: int | str,
     *,
     wait_seconds: float = 5.0,
 ) -> bool:
-    """:func:`is_alert_message`, waiting up to ``wait_seconds`` while a send of the alert is
-    under way: a press that comes between Telegram's answer and the dispatcher's record of the
-    message id is the same press a moment later, not a stranger's."""
+    """Whether ``message_id`` is a Telegram message sent with buttons for ``alert_id`` (its
+    firing page or a reminder, as recorded on the notification or on any of its attempts).
+
+    While a send of the alert is under way, waits up to ``wait_seconds`` for its record: a
+    press that comes between Telegram's answer and the dispatcher's commit is the same press
+    a moment later, not a stranger's."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        if is_alert_message(conn, alert_id, message_id):
-            return True
-        if time.monotonic() >= deadline or not _being_sent(conn, alert_id):
-            return False
+        recorded, sending = _message_state(conn, alert_id, message_id)
+        if recorded or not sending or time.monotonic() >= deadline:
+            return recorded
         time.sleep(0.2)
 
 

@@ -181,7 +181,7 @@ class UpdatePoller:
         allowed = not self._tg.allowed_user_ids or user.id in self._tg.allowed_user_ids
         # The allow-list first: a stranger's press costs no Bot API call.
         in_chat = allowed and self._chat_matches(loop, bot, chat_id)
-        bound = in_chat and telegram_buttons.is_alert_message_soon(
+        bound = in_chat and telegram_buttons.is_alert_message(
             conn, pressed.alert_id, message.message_id
         )
         view = store.alert_view(conn, pressed.alert_id) if bound and allowed else None
