@@ -23,6 +23,10 @@ class Player:
             raise ValueError("speed must be positive")
         self._d75 = d75
         self._speed = speed
+        # Two locks: ``_switch`` orders play() and stop() (one scenario at a time), ``_lock`` guards
+        # the tickers. Never join a scenario's thread while holding ``_lock``: it may be about to
+        # take it for its step's tickers, and the orderbooks would stop ticking meanwhile.
+        self._switch = threading.Lock()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._closed = threading.Event()
@@ -35,8 +39,8 @@ class Player:
     def play(self, name: str) -> Scenario:
         """Start ``name`` (KeyError if unknown), cancelling whatever is playing."""
         scenario = SCENARIOS[name]
-        with self._lock:
-            self._stop_locked()
+        with self._switch:
+            self._stop_switched()
             self._cancel = threading.Event()
             self._thread = threading.Thread(
                 target=self._run,
@@ -60,12 +64,12 @@ class Player:
                     self._tickers[ticker_name] = tick
 
     def stop(self) -> None:
-        with self._lock:
-            self._stop_locked()
+        with self._switch:
+            self._stop_switched()
         self._closed.set()
         self._ticker_thread.join(timeout=5)
 
-    def _stop_locked(self) -> None:
+    def _stop_switched(self) -> None:
         self._cancel.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
@@ -83,7 +87,7 @@ class Player:
             started = time.monotonic()
             for step in scenario.steps:
                 delay = started + step.at / self._speed - time.monotonic()
-                if delay > 0 and cancel.wait(delay):
+                if cancel.wait(max(delay, 0)):  # replaced: not one more step
                     return
                 self.apply(
                     Step(

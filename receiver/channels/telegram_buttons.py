@@ -80,46 +80,34 @@ def sign_buttons(
     return [(label, sign(key, data, chat_id)) for label, data in buttons]
 
 
+# One statement, so one snapshot: the record of a message id and the end of its send are one
+# write, and a press is never judged between them.
+_MESSAGE = """
+SELECT EXISTS (SELECT 1 FROM notification n
+                 LEFT JOIN notification_attempt t
+                        ON t.notification_id = n.id AND t.alert_ts = n.alert_ts
+                WHERE n.alert_id = %(alert)s AND n.target = %(target)s
+                  AND n.kind IN ('firing', 'reminder', 'escalation')
+                  AND (n.message_id = %(message)s OR t.message_id = %(message)s)),
+       EXISTS (SELECT 1 FROM notification n
+                WHERE n.alert_id = %(alert)s AND n.target = %(target)s
+                  AND n.kind IN ('firing', 'reminder', 'escalation') AND n.state = 'sending')
+"""
+
+
+def _message_state(
+    conn: psycopg2.extensions.connection, alert_id: int, message_id: int | str, target: str
+) -> tuple[bool, bool]:
+    """Whether ``message_id`` is recorded as a message with buttons for ``alert_id`` sent to
+    ``target``, and whether one such message is being sent right now (in the chat, its id not
+    yet recorded)."""
+    with conn, conn.cursor() as cur:
+        cur.execute(_MESSAGE, {"alert": alert_id, "message": str(message_id), "target": target})
+        row = cur.fetchone()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
 def is_alert_message(
-    conn: psycopg2.extensions.connection,
-    alert_id: int,
-    message_id: int | str,
-    target: str = "telegram",
-) -> bool:
-    """Whether ``message_id`` is a message sent with buttons for ``alert_id`` to ``target``
-    (the chat it was pressed in): its page, a reminder or its escalation, as recorded on the
-    notification or on any of its attempts."""
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            """SELECT EXISTS (
-                   SELECT 1 FROM notification n
-                     LEFT JOIN notification_attempt t
-                            ON t.notification_id = n.id AND t.alert_ts = n.alert_ts
-                    WHERE n.alert_id = %(alert)s AND n.target = %(target)s
-                      AND n.kind IN ('firing', 'reminder', 'escalation')
-                      AND (n.message_id = %(message)s OR t.message_id = %(message)s))""",
-            {"alert": alert_id, "message": str(message_id), "target": target},
-        )
-        row = cur.fetchone()
-    return bool(row and row[0])
-
-
-def _being_sent(conn: psycopg2.extensions.connection, alert_id: int, target: str) -> bool:
-    """Whether a message with buttons for ``alert_id`` is being sent to ``target`` right now:
-    it may already be in the chat while its id is not yet recorded."""
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            """SELECT EXISTS (
-                   SELECT 1 FROM notification
-                    WHERE alert_id = %(alert)s AND target = %(target)s
-                      AND kind IN ('firing', 'reminder', 'escalation') AND state = 'sending')""",
-            {"alert": alert_id, "target": target},
-        )
-        row = cur.fetchone()
-    return bool(row and row[0])
-
-
-def is_alert_message_soon(
     conn: psycopg2.extensions.connection,
     alert_id: int,
     message_id: int | str,
@@ -127,15 +115,18 @@ def is_alert_message_soon(
     *,
     wait_seconds: float = 5.0,
 ) -> bool:
-    """:func:`is_alert_message`, waiting up to ``wait_seconds`` while a send of the alert is
-    under way: a press that comes between Telegram's answer and the dispatcher's record of the
-    message id is the same press a moment later, not a stranger's."""
+    """Whether ``message_id`` is a message sent with buttons for ``alert_id`` to ``target`` (the
+    chat it was pressed in): its page, a reminder or its escalation, as recorded on the
+    notification or on any of its attempts.
+
+    While a send of the alert is under way, waits up to ``wait_seconds`` for its record: a
+    press that comes between Telegram's answer and the dispatcher's commit is the same press
+    a moment later, not a stranger's."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        if is_alert_message(conn, alert_id, message_id, target):
-            return True
-        if time.monotonic() >= deadline or not _being_sent(conn, alert_id, target):
-            return False
+        recorded, sending = _message_state(conn, alert_id, message_id, target)
+        if recorded or not sending or time.monotonic() >= deadline:
+            return recorded
         time.sleep(0.2)
 
 

@@ -268,7 +268,7 @@ class UpdatePoller:
         bound = (
             allowed
             and target is not None
-            and telegram_buttons.is_alert_message_soon(
+            and telegram_buttons.is_alert_message(
                 conn, pressed.alert_id, message.message_id, target
             )
         )

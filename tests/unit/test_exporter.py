@@ -3,6 +3,7 @@ simulator serves them (promtool's lint of a scrape: tests/rules/test_exporter_sc
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -17,7 +18,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from exporter import D75Exporter
 from exporter.config import ExporterSettings
 from exporter.simulator.__main__ import QuietHandler, ThreadingServer, make_app
-from exporter.simulator.player import Player
+from exporter.simulator.player import TICK_SECONDS, Player
+from exporter.simulator.scenarios import SCENARIOS, Scenario, Step
 from tests.support.ports import free_port
 
 
@@ -162,3 +164,34 @@ def test_a_refused_thresholds_file_is_exported_with_its_reason(tmp_path: Path) -
     assert d75.registry.get_sample_value("d75_exporter_threshold_file_refused", ok) == 0
     assert d75.registry.get_sample_value("d75_exporter_threshold_file_refused", refused) is None
     assert d75.thresholds.values["global_daily_loss_usd"] == 40_000
+
+
+def test_a_new_scenario_starts_at_once_and_the_books_keep_ticking(
+    d75: D75Exporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scenarios played back to back (as the drills do) while one is applying its step: the
+    second starts within the step's time, and the orderbook ticker never pauses (a pause of
+    5 s is a stale book on every exchange: alerts nobody caused)."""
+    applying = threading.Event()
+    ticks: list[float] = []
+
+    def slow_step(_: D75Exporter) -> None:
+        applying.set()
+        time.sleep(0.3)
+
+    ticking = Step(0, "tick", lambda _: None, {"probe": lambda _: ticks.append(time.monotonic())})
+    monkeypatch.setitem(SCENARIOS, "probe", Scenario("probe", "", (ticking,)))
+    monkeypatch.setitem(SCENARIOS, "slow", Scenario("slow", "", (Step(0, "slow", slow_step),)))
+    player = Player(d75)
+    try:
+        player.play("probe")
+        player.play("slow")
+        assert applying.wait(5)
+        started = time.monotonic()
+        player.play("calm")  # while "slow" is inside its step
+        assert time.monotonic() - started < 2.0
+        time.sleep(TICK_SECONDS * 4)
+        gaps = [b - a for a, b in itertools.pairwise(ticks)]
+        assert ticks and max(gaps) < 1.0
+    finally:
+        player.stop()
