@@ -275,6 +275,10 @@ SCENARIOS: dict[str, Scenario] = {
                 120,
                 "Upbit HEALTHY, fast, orderbook updates again",
                 _do(
+                    # The book is fresh when the status says HEALTHY, as on a real recovery:
+                    # otherwise the scrape between them has FROZEN resolved (its inhibition
+                    # lifted) while the book still reads stale, and a stale page goes out.
+                    orderbooks(),
                     health("Upbit", "HEALTHY"),
                     failover("Upbit", None),
                     decision("ExchangeGuard", "Upbit", "ALLOW"),
