@@ -69,7 +69,7 @@ RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
           a.starts_at, a.ends_at, a.labels, a.annotations, a.generator_url, a.acknowledged,
           n.claim_token, a.episode, n.created_at, n.give_up_at, d76_now() AS claimed_at,
           COALESCE((SELECT e.mentions FROM escalation e
-                     WHERE e.alert_id = n.alert_id AND n.kind = 'escalation'), '{{}}') AS mentions
+                     WHERE e.alert_id = n.alert_id AND n.kind = 'escalation'), '{}') AS mentions
 """
 
 
