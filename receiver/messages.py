@@ -100,8 +100,9 @@ def body(item: Claimed) -> str:
 
 
 def telegram_links(links: Sequence[Link]) -> str:
-    """The links as one row of Telegram HTML (text links: Telegram refuses URL buttons to a
-    private address such as 127.0.0.1, and a text link survives every edit of the message)."""
+    """The links as one row of Telegram HTML. Text links, not URL buttons: Telegram refuses a
+    whole message whose URL button it finds invalid (``http://localhost:…``), and a text link
+    survives every edit of the message."""
     anchors = [
         f'<a href="{html.escape(link.url, quote=True)}">{_escape(link.label)}</a>' for link in links
     ]
