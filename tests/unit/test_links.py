@@ -230,3 +230,20 @@ def test_email_shows_links_in_html_and_text() -> None:
     page = messages.email_html(claimed(), LINKS)
     hrefs = re.findall(r"<a href='([^']*)'>([^<]*)</a>", page)
     assert [(html.unescape(u), label) for u, label in hrefs] == [(x.url, x.label) for x in LINKS]
+
+
+def test_slack_socket_mode_leaves_a_link_press_alone() -> None:
+    """Slack tells an app about a url button's press too: it is no Ack, nor a refusal."""
+    from types import SimpleNamespace
+
+    from receiver.channels.slack_socket import SlackActions
+
+    pressed: list[str] = []
+    fake = SimpleNamespace(_press=lambda payload, action: pressed.append(action["action_id"]))
+    client = SimpleNamespace(send_socket_mode_response=lambda response: None)
+    actions = [{"action_id": "d76_link_history"}, {"action_id": "d76_ack", "value": "1"}]
+    request = SimpleNamespace(
+        envelope_id="e1", type="interactive", payload={"type": "block_actions", "actions": actions}
+    )
+    SlackActions._on_request(fake, client, request)  # type: ignore[arg-type]
+    assert pressed == ["d76_ack"]
