@@ -14,8 +14,9 @@ import logging
 import os
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from d76config import ConfigError, StrictSettings, environment, load_section, validate_section
 from receiver import model
@@ -174,6 +175,43 @@ class Api(StrictSettings):
     max_range_days: int = Field(92, ge=1)  # widest from..to that stats and the page accept
 
 
+def _external(value: str | None) -> str | None:
+    """An external address as links use it: absolute http(s), no credentials, no query. The
+    messages never repeat the value (it might carry a password)."""
+    if value is None or not value.strip():
+        return None
+    url = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError("not a URL") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials (links are shown in messages)")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if parts.query or parts.fragment or any(c.isspace() for c in url):
+        raise ValueError("must have no query, fragment or spaces")
+    return url
+
+
+class Links(StrictSettings):
+    """The addresses the links in every message are built on, as an operator's browser
+    reaches each component (unset: derived from the stack's own addresses, see
+    ``Settings.link_urls``)."""
+
+    receiver_url: str | None = None  # RECEIVER_EXTERNAL_URL: history and runbooks
+    alertmanager_url: str | None = None  # ALERTMANAGER_EXTERNAL_URL: the new-silence form
+    # PROMETHEUS_EXTERNAL_URL: graph links are moved onto it; unset, they stay as Prometheus
+    # wrote them (its --web.external-url).
+    prometheus_url: str | None = None
+
+    @field_validator("receiver_url", "alertmanager_url", "prometheus_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        return _external(value)
+
+
 class Routing(StrictSettings):
     receivers: dict[str, list[str]] = Field(default_factory=dict)
     default_targets: list[str] = Field(default_factory=lambda: ["telegram"])
@@ -238,6 +276,23 @@ class Settings(StrictSettings):
     deadman: DeadMan = DeadMan()
     escalation: Escalation = Escalation()
     mute: Mute = Mute()
+    links: Links = Links()
+
+    def link_urls(self) -> tuple[str, str, str | None]:
+        """(receiver, Alertmanager, Prometheus or None) for the links in messages. Unset, the
+        receiver is http://<listen.host>:<listen.port> (127.0.0.1 for a wildcard host) and
+        Alertmanager is ALERTMANAGER_URL without any credentials in it."""
+        receiver = self.links.receiver_url
+        if receiver is None:
+            host = self.listen.host if self.listen.host not in ("", "0.0.0.0", "::") else None
+            host = host or "127.0.0.1"
+            host = f"[{host}]" if ":" in host else host
+            receiver = f"http://{host}:{self.listen.port}"
+        alertmanager = self.links.alertmanager_url
+        if alertmanager is None:
+            parts = urlsplit(self.alertmanager_url.strip().rstrip("/"))
+            alertmanager = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        return receiver, alertmanager, self.links.prometheus_url
 
     def escalation_rules(self) -> dict[str, model.EscalationRule]:
         """Each severity's policy in seconds (``config_loop.escalation_rules``)."""
@@ -296,6 +351,9 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "TELEGRAM_ALLOWED_USER_IDS": ("telegram", "allowed_user_ids"),
     "ALERTMANAGER_URL": ("alertmanager_url",),
     "PROMETHEUS_URL": ("prometheus_url",),
+    "RECEIVER_EXTERNAL_URL": ("links", "receiver_url"),
+    "ALERTMANAGER_EXTERNAL_URL": ("links", "alertmanager_url"),
+    "PROMETHEUS_EXTERNAL_URL": ("links", "prometheus_url"),
     "HISTORY_API_READ_TOKEN": ("api", "read_token"),
     "HISTORY_API_WRITE_TOKEN": ("api", "write_token"),
     "SLACK_WEBHOOK_URL_CRITICAL": ("slack", "webhook_url_critical"),

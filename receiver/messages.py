@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from receiver.model import (
@@ -26,6 +26,7 @@ from receiver.model import (
     Claimed,
     Digest,
     Kind,
+    Link,
     severity,
 )
 
@@ -98,8 +99,19 @@ def body(item: Claimed) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def telegram_text(item: Claimed) -> str:
-    """Telegram HTML for one alert notification (firing, resolved or reminder)."""
+def telegram_links(links: Sequence[Link]) -> str:
+    """The links as one row of Telegram HTML. Text links, not URL buttons: Telegram refuses a
+    whole message whose URL button it finds invalid (``http://localhost:…``), and a text link
+    survives every edit of the message."""
+    anchors = [
+        f'<a href="{html.escape(link.url, quote=True)}">{_escape(link.label)}</a>' for link in links
+    ]
+    return f"🔗 {' · '.join(anchors)}" if anchors else ""
+
+
+def telegram_text(item: Claimed, links: Sequence[Link] = (), notes: Sequence[str] = ()) -> str:
+    """Telegram HTML for one alert notification (firing, resolved or reminder). ``notes``
+    (Telegram HTML already) follow the alert's own lines, and the row of links ends it."""
     title = escape_within(item.title, 200)
     head = f"{_emoji(item)} <b>[{_escape(item.severity)}] {headline_prefix(item)}{title}</b>"
     lines = [head]
@@ -129,6 +141,10 @@ def telegram_text(item: Claimed) -> str:
         f"<i>{escape_within(item.alertname, 200)} · {escape_within(item.source, 60)}"
         f" · since {_when(item.starts_at)}</i>"
     )
+    tail.extend(notes)
+    row = telegram_links(links)
+    if row:
+        tail.append(row)
     if description:
         used = sum(len(line) + 1 for line in lines + tail)
         lines.append(escape_within(description, TELEGRAM_LIMIT - used - 1))
@@ -142,7 +158,26 @@ def _colour(item: Claimed) -> str:
     return RESOLVED_COLOUR if item.kind == Kind.RESOLVED else severity(item.severity).colour
 
 
-def slack_body(item: Claimed) -> dict[str, object]:
+SLACK_URL_LIMIT = 3000  # characters of a button's url
+
+
+def slack_link_blocks(links: Sequence[Link]) -> list[dict[str, object]]:
+    """The links as a row of Block Kit url buttons (each opens its page; in app mode the
+    press also reaches Socket Mode, which leaves ``d76_link_*`` alone)."""
+    elements = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": link.label[:75]},
+            "url": link.url,
+            "action_id": f"d76_link_{link.key}",
+        }
+        for link in links
+        if len(link.url) <= SLACK_URL_LIMIT
+    ]
+    return [{"type": "actions", "block_id": "d76_links", "elements": elements}] if elements else []
+
+
+def slack_body(item: Claimed, links: Sequence[Link] = ()) -> dict[str, object]:
     """An incoming-webhook payload: Block Kit inside an attachment coloured by severity."""
     resolved = item.kind == Kind.RESOLVED
     head = f"{_emoji(item)} [{item.severity}] {headline_prefix(item)}{item.title}"
@@ -183,6 +218,7 @@ def slack_body(item: Claimed) -> dict[str, object]:
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": slack_within(context, 300)}]}
     )
+    blocks.extend(slack_link_blocks(links))
     return {
         "text": slack_within(head, 300),
         "attachments": [{"color": _colour(item), "blocks": blocks}],
@@ -262,9 +298,10 @@ def email_subject(item: Claimed) -> str:
     return f"[{item.severity}] {headline_prefix(item)}{item.title} ({item.alertname})"[:200]
 
 
-def email_html(item: Claimed) -> str:
+def email_html(item: Claimed, links: Sequence[Link] = ()) -> str:
     """The message as a small HTML document; every value escaped."""
     esc = html.escape
+    anchors = " · ".join(f"<a href='{esc(link.url)}'>{esc(link.label)}</a>" for link in links)
     rows = "".join(
         f"<tr><th align='left'>{esc(label.title())}</th><td>{esc(value)}</td></tr>"
         for label in SCOPE_LABELS
@@ -278,21 +315,26 @@ def email_html(item: Claimed) -> str:
         f"<table>{rows}</table><p style='white-space:pre-wrap'>{description}</p>"
         + (f"<p><b>Action:</b> {esc(action)}</p>" if action and item.kind == Kind.FIRING else "")
         + f"<p><small>{esc(item.alertname)} · {esc(item.source)} · since "
-        f"{_when(item.starts_at)}</small></p></body></html>"
+        f"{_when(item.starts_at)}</small></p>"
+        + (f"<p>{anchors}</p>" if anchors else "")
+        + "</body></html>"
     )
 
 
 _TAG = re.compile(r"</?(?:b|i|code|pre)>")
+_ANCHOR = re.compile(r'<a href="([^"]*)">([^<]*)</a>')
 
 
 def strip_markup(text: str) -> str:
-    """Telegram HTML as plain text: our tags removed, entities decoded."""
-    return html.unescape(_TAG.sub("", text))
+    """Telegram HTML as plain text: our tags removed, a link as "label: URL", entities
+    decoded."""
+    return html.unescape(_ANCHOR.sub(r"\2: \1", _TAG.sub("", text)))
 
 
-def plain_text(item: Claimed) -> str:
-    """The same message without markup, for the log when a channel is not configured."""
-    return strip_markup(telegram_text(item))
+def plain_text(item: Claimed, links: Sequence[Link] = ()) -> str:
+    """The same message without markup, for email and for the log when a channel is not
+    configured: one "label: URL" line per link."""
+    return "\n".join([strip_markup(telegram_text(item)), *(f"{x.label}: {x.url}" for x in links)])
 
 
 MUTE_LABEL = "🔇 Mute until resolved"

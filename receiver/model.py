@@ -96,6 +96,15 @@ def channel_kind(target: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """One link under an alert's message (``receiver.links`` builds them)."""
+
+    label: str  # "History", "Runbook", "Graph", "New silence"
+    url: str  # absolute http(s) and percent-encoded: safe in any markup once escaped for it
+    key: str  # a stable name per kind of link ("history", ...: Slack's action_id)
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
     """A notification claimed for delivery, with the alert it is about."""
 

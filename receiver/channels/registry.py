@@ -8,7 +8,7 @@ to add a channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from receiver import messages, model
@@ -18,29 +18,31 @@ from receiver.channels.slack import SlackChannel
 from receiver.channels.slack_app import SlackAppChannel
 from receiver.channels.telegram import TelegramChannel
 from receiver.config import Settings
-from receiver.model import Claimed, Digest, Kind
+from receiver.model import Claimed, Digest, Kind, Link
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelKind:
     name: str
     build: Callable[[Settings, str], Channel]  # (settings, target name) -> the channel
-    message: Callable[[Claimed], Outgoing]  # one notification, as this channel shows it
+    # One notification with its links (receiver.links.for_alert), as this channel shows it.
+    message: Callable[[Claimed, Sequence[Link]], Outgoing]
     digest: Callable[[Digest], Outgoing]  # the notifications folded during a storm
 
 
-def _telegram(item: Claimed) -> Outgoing:
+def _telegram(item: Claimed, links: Sequence[Link]) -> Outgoing:
     # A page, its reminders and its escalation carry the buttons; a resolved does not.
     buttons = (
         messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
         if item.kind in (Kind.FIRING, Kind.REMINDER, Kind.ESCALATION)
         else ()
     )
-    return Outgoing(text=messages.telegram_text(item), reply_to=item.reply_to, buttons=buttons)
+    text = messages.telegram_text(item, links)
+    return Outgoing(text=text, reply_to=item.reply_to, buttons=buttons)
 
 
-def _slack(item: Claimed) -> Outgoing:
-    body = messages.slack_body(item)
+def _slack(item: Claimed, links: Sequence[Link]) -> Outgoing:
+    body = messages.slack_body(item, links)
     # Used in app mode only: buttons under a page, and the page's new text when it resolves.
     buttons = (
         messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
@@ -62,11 +64,11 @@ def _slack_digest(digest: Digest) -> Outgoing:
     return Outgoing(text=str(body["text"]), body=body)
 
 
-def _email(item: Claimed) -> Outgoing:
+def _email(item: Claimed, links: Sequence[Link]) -> Outgoing:
     return Outgoing(
-        text=messages.plain_text(item),
+        text=messages.plain_text(item, links),
         subject=messages.email_subject(item),
-        body={"html": messages.email_html(item)},
+        body={"html": messages.email_html(item, links)},
     )
 
 

@@ -29,6 +29,7 @@ from receiver.silences import Alertmanager
 
 log = logging.getLogger("d76.slack")
 ACTIONS = {action_id: name for name, action_id in ACTION_IDS.items()}
+LINK_ACTION_PREFIX = "d76_link_"  # messages.slack_link_blocks
 
 
 class SlackActions:
@@ -60,6 +61,8 @@ class SlackActions:
         if request.type != "interactive" or payload.get("type") != "block_actions":
             return
         for action in list(payload.get("actions") or [])[:5]:
+            if str(action.get("action_id", "")).startswith(LINK_ACTION_PREFIX):
+                continue  # a link button: Slack opened its page, nothing to do here
             try:
                 self._press(payload, action)
             except Exception:  # a press never stops the listener

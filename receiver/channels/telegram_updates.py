@@ -32,7 +32,7 @@ from telegram import Bot, CallbackQuery, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, TelegramError
 
-from receiver import commands, messages, store
+from receiver import commands, links, messages, store
 from receiver.channels import telegram_buttons
 from receiver.channels.telegram import keyboard, make_bot
 from receiver.channels.telegram_commands import CommandRunner
@@ -71,6 +71,7 @@ class UpdatePoller:
         self._offset: int | None = None
         self._am = Alertmanager(settings.alertmanager_url)
         self._commands = CommandRunner(settings, self._am)
+        self._links = links.base_for(settings)  # the message keeps its links when edited
 
     def start(self) -> None:
         self._thread.start()
@@ -304,7 +305,9 @@ class UpdatePoller:
             store.record_silence(conn, view.alert_id, actor, silence_id, ends, mute=mute)
             note = how if mute else f"Silenced until {ends:%H:%M} UTC"
         actions = store.actions_for(conn, view.alert_id)
-        text = "\n".join([messages.telegram_text(view), *messages.telegram_action_lines(actions)])
+        text = messages.telegram_text(
+            view, links.for_alert(view, self._links), messages.telegram_action_lines(actions)
+        )
         acked = store.alert_view(conn, view.alert_id)
         buttons = messages.telegram_buttons(
             view.alert_id,

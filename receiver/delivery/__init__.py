@@ -14,6 +14,7 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
+from receiver import links
 from receiver.channels.registry import build_channels
 from receiver.config import Settings
 from receiver.delivery.chores import Chores
@@ -25,7 +26,9 @@ from receiver.delivery.worker import Dispatcher
 def build(settings: Settings, *, deadman: bool = True) -> Dispatcher:
     """A dispatcher with every channel and chore the settings call for."""
     channels = build_channels(settings)
-    dispatcher = Dispatcher(settings.dsn, settings.dispatcher, channels)
+    dispatcher = Dispatcher(
+        settings.dsn, settings.dispatcher, channels, link_base=links.base_for(settings)
+    )
     switch = DeadMansSwitch(settings) if deadman else None
     dispatcher.chores = Chores(dispatcher.name, settings, channels, switch, MuteWatch(settings))
     return dispatcher

@@ -18,13 +18,13 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from receiver import lifecycle, messages
+from receiver import lifecycle, links, messages
 from receiver.channels.base import Channel, DeliveryError, NotConfigured, TransientError
 from receiver.channels.registry import kind_of
 from receiver.config import Dispatcher as DispatcherSettings
 from receiver.delivery.chores import Chores
 from receiver.delivery.lease import LeaseKeeper
-from receiver.model import Claimed, Digest, State
+from receiver.model import Claimed, Digest, Link, State
 from receiver.store import budget, db, digests, outbox
 
 log = logging.getLogger("d76.dispatcher")
@@ -47,8 +47,10 @@ class Dispatcher:
         rng: random.Random | None = None,
         chores: Chores | None = None,
         name: str | None = None,
+        link_base: links.LinkBase | None = None,
     ) -> None:
         self._dsn = dsn
+        self._links = link_base  # None: messages without links
         self._settings = settings
         self._channels = channels
         self._rng = rng or random.Random()
@@ -117,7 +119,7 @@ class Dispatcher:
                 digests.fold(conn, item)
                 log.info("notification %s folded into the next %s digest", item.id, item.target)
             return
-        outgoing = kind_of(item.target).message(item)
+        outgoing = kind_of(item.target).message(item, self._links_for(item))
         started = time.monotonic()
         try:
             with self._leases.holding(lambda c, lease: outbox.renew(c, item, lease), f"#{item.id}"):
@@ -134,6 +136,9 @@ class Dispatcher:
                 item.id, item.kind, item.alertname, item.severity, item.target, message_id,
             )  # fmt: skip
 
+    def _links_for(self, item: Claimed) -> list[Link]:
+        return links.for_alert(item, self._links) if self._links else []
+
     def _failed(self, item: Claimed, exc: DeliveryError, slot: int, duration_ms: int) -> None:
         conn = self._work
         assert conn is not None
@@ -144,7 +149,7 @@ class Dispatcher:
             outbox.record_final(conn, item, State.UNSENT, str(exc), duration_ms)
             log.warning(
                 "notification %s not sent (%s); message follows:\n%s",
-                item.id, exc, messages.plain_text(item),
+                item.id, exc, messages.plain_text(item, self._links_for(item)),
             )  # fmt: skip
         elif isinstance(exc, TransientError):
             retry = self._retry(item.target, exc)

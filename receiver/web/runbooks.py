@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from flask import Blueprint, Flask, Response, current_app
 from markdown_it import MarkdownIt
 
 from receiver.errors import NotFound
+from receiver.links import find_runbooks, runbooks_dir
 
 bp = Blueprint("runbooks", __name__)
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "docs" / "runbooks"
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 _EXTENSION_KEY = "d76.runbooks"
 # A link to a sibling runbook (`Other.md`) opens its page; a link into docs/ is left as is.
 _SIBLING = re.compile(r'href="([A-Za-z][A-Za-z0-9_]{0,99})\.md(#[^"]*)?"')
@@ -50,20 +48,9 @@ def _renderer() -> MarkdownIt:
     return MarkdownIt("js-default").enable("table")
 
 
-def find_runbooks(directory: Path) -> dict[str, Path]:
-    """Alert name -> file, for every well-named ``*.md`` in ``directory``."""
-    if not directory.is_dir():
-        return {}
-    return {
-        path.stem: path
-        for path in sorted(directory.glob("*.md"))
-        if _NAME.fullmatch(path.stem) and path.is_file()
-    }
-
-
 def init_app(app: Flask, directory: Path | None = None) -> None:
     """Register the blueprint; the runbooks directory is D76_RUNBOOKS_DIR or docs/runbooks."""
-    chosen = directory or Path(os.environ.get("D76_RUNBOOKS_DIR") or DEFAULT_DIR)
+    chosen = directory or runbooks_dir()
     app.extensions[_EXTENSION_KEY] = find_runbooks(chosen)
     if not app.extensions[_EXTENSION_KEY]:  # every runbook link in every message would 404
         logging.getLogger("d76.receiver").error(

@@ -3,8 +3,6 @@ filters work, the Ack button acknowledges, the timeline shows an alert's lifecyc
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,14 +11,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
-from tests.support import binary
 from tests.support.database import query, store_alerts
 from tests.support.payloads import alert
 from tests.support.ports import free_port
@@ -42,32 +37,6 @@ def site(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(5)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    profile = tempfile.mkdtemp(prefix="d76-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary("chromium")
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(binary("chromedriver")), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def click_and_load(driver: Any, element: Any) -> None:

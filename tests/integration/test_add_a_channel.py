@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -13,7 +14,7 @@ from receiver import config, model
 from receiver.channels import registry
 from receiver.channels.base import Outgoing
 from receiver.delivery import build
-from receiver.model import Claimed, Digest
+from receiver.model import Claimed, Digest, Link
 from receiver.web.app import create_app
 from tests.support.payloads import alert, payload
 
@@ -34,9 +35,10 @@ class PagerChannel:
         pass
 
 
-def pager_message(item: Claimed) -> Outgoing:
-    """Step 4: how a notification reads on the pager."""
-    return Outgoing(text=f"PAGE [{item.severity}] {item.title} ({item.kind})")
+def pager_message(item: Claimed, links: Sequence[Link]) -> Outgoing:
+    """Step 4: how a notification reads on the pager, with its links (history, runbook, …)."""
+    text = f"PAGE [{item.severity}] {item.title} ({item.kind})"
+    return Outgoing(text=text, body={"links": {link.key: link.url for link in links}})
 
 
 def pager_digest(digest: Digest) -> Outgoing:
@@ -85,3 +87,6 @@ def test_a_channel_added_by_the_recipe_receives_its_alerts(
     alerts = alerts.get_json()["items"]
     detail = client.get(f"/api/v1/alerts/{alerts[0]['id']}").get_json()
     assert [(n["target"], n["state"]) for n in detail["notifications"]] == [("pager", "sent")]
+    page_links = dict((pager.sent[0].body or {})["links"])
+    assert page_links["history"] == f"http://127.0.0.1:9095/history/{alerts[0]['id']}"
+    assert "silence" in page_links, "the links come with the message, whatever the channel"

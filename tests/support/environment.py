@@ -18,6 +18,10 @@ def config_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "TELEGRAM_BOT_TOKEN",
         "TELEGRAM_CHAT_ID",
         "EXPORTER_PORT",
+        "ALERTMANAGER_URL",
+        "RECEIVER_EXTERNAL_URL",
+        "ALERTMANAGER_EXTERNAL_URL",
+        "PROMETHEUS_EXTERNAL_URL",
         "D76_ENV",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -36,6 +36,13 @@ def stack_env() -> dict[str, str]:
 
 
 @pytest.fixture
+def alertmanager_ui() -> Path | None:
+    """The Alertmanager web UI to serve (a directory holding static/index.html); None: none,
+    as Debian's Alertmanager ships. A test module overrides it with its own fixture."""
+    return None
+
+
+@pytest.fixture
 def pipeline(
     state_root: Path,
     database_url: str,
@@ -44,6 +51,7 @@ def pipeline(
     speed: float,
     stack_env: dict[str, str],
     engines: int,
+    alertmanager_ui: Path | None,
 ) -> Iterator[Stack]:
     binary("prometheus")
     binary("prometheus-alertmanager")
@@ -55,6 +63,7 @@ def pipeline(
         database_url=database_url,
         fast_timers=True,
         engines=engines,
+        alertmanager_ui=alertmanager_ui,
         env={**telegram_env(telegram), "RECEIVER_WEBHOOK_TOKEN": "e2e-webhook-token", **stack_env},
     )
     stack = Stack(config, progress=lambda _: None)
