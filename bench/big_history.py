@@ -12,7 +12,7 @@ At each size, on the same PostgreSQL:
     .venv/bin/python -m bench.big_history [--sizes 1000000,5000000,20000000] [--runs 50]
 
 `make bench` runs it at the sizes of D76_BIG_HISTORY_SIZES (default 1000000,5000000,20000000;
-about 20 minutes on a 2-core machine, 1 GB of disk per million alerts); `make test` runs it
+about 40 minutes on a 2-core machine, 1 GB of disk per million alerts); `make test` runs it
 once at a smoke size (tests/e2e/test_bench_smoke.py, through `python -m bench --smoke`).
 The summary table has the largest size's figures, each against the same figure at the smallest
 size (the curve is flat when the ratio is near 1) or, for ingest and /metrics, against the
