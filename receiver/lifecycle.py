@@ -139,17 +139,11 @@ def escalation_due(
         assert paused is not None
         return EscalationStep(remind=False, escalate=False, ack_expired=False, timer=paused)
     if timer.state == EscalationState.ACKNOWLEDGED:
-        remind_at, escalate_at = escalation_start(timer.remind_every, timer.escalate_after, now)
-        resumed = replace(
-            timer,
-            state=EscalationState.WAITING,
-            remind_at=remind_at,
-            escalate_at=None if timer.escalated else escalate_at,
-            resume_at=None,
-            step=timer.step + 1,
-        )
         return EscalationStep(
-            remind=timer.remind_every is not None, escalate=False, ack_expired=True, timer=resumed
+            remind=timer.remind_every is not None,
+            escalate=False,
+            ack_expired=True,
+            timer=_resumed(timer, now),
         )
     remind = timer.remind_at is not None and now >= timer.remind_at
     escalate = timer.escalate_at is not None and now >= timer.escalate_at and not timer.escalated
@@ -172,8 +166,17 @@ def _after_silence(timer: EscalationTimer, now: datetime, acknowledged: bool) ->
             step=timer.step + 1,
         )
         return EscalationStep(remind=False, escalate=False, ack_expired=False, timer=paused)
+    remind = timer.remind_every is not None
+    return EscalationStep(
+        remind=remind, escalate=False, ack_expired=False, timer=_resumed(timer, now)
+    )
+
+
+def _resumed(timer: EscalationTimer, now: datetime) -> EscalationTimer:
+    """The timer waiting again from ``now``: its clocks restarted (an escalation done stays
+    done)."""
     remind_at, escalate_at = escalation_start(timer.remind_every, timer.escalate_after, now)
-    resumed = replace(
+    return replace(
         timer,
         state=EscalationState.WAITING,
         remind_at=remind_at,
@@ -181,8 +184,6 @@ def _after_silence(timer: EscalationTimer, now: datetime, acknowledged: bool) ->
         resume_at=None,
         step=timer.step + 1,
     )
-    remind = timer.remind_every is not None
-    return EscalationStep(remind=remind, escalate=False, ack_expired=False, timer=resumed)
 
 
 def escalation_silenced(timer: EscalationTimer, until: datetime | None) -> EscalationTimer | None:
