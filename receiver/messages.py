@@ -99,6 +99,16 @@ def body(item: Claimed) -> str:
     return "\n".join(part for part in parts if part)
 
 
+RISK_LIMIT = 1000  # characters of the risk snapshot (three lines of ~60)
+
+
+def risk_snapshot(item: Claimed) -> str:
+    """The rule's ``risk`` annotation: the engine's portfolio value, the day's realised PnL and
+    total exposure when the alert fired (P0/P1 RiskGuard and CrossSync alerts). Every channel
+    shows it right after the Action line, so the seed's lines stay together before it."""
+    return item.annotations.get("risk", "").strip()
+
+
 def telegram_links(links: Sequence[Link]) -> str:
     """The links as one row of Telegram HTML. Text links, not URL buttons: Telegram refuses a
     whole message whose URL button it finds invalid (``http://localhost:…``), and a text link
@@ -120,6 +130,9 @@ def telegram_text(item: Claimed, links: Sequence[Link] = (), notes: Sequence[str
     action = item.annotations.get("action")
     if action and item.kind == Kind.FIRING:
         tail.append(f"Action: {escape_within(action, 500)}")
+    risk = risk_snapshot(item)
+    if risk:
+        tail.append(escape_within(risk, RISK_LIMIT))
     # The seed's lines come first; what the product adds (scope the rule did not write, the
     # outcome, the alert's name and time) follows them.
     for label in SCOPE_LABELS:
@@ -206,6 +219,11 @@ def slack_body(item: Claimed, links: Sequence[Link] = ()) -> dict[str, object]:
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": f"*Action:* {slack_within(action, 500)}"},
             }
+        )
+    risk = risk_snapshot(item)
+    if risk:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_within(risk, RISK_LIMIT)}}
         )
     if item.kind == Kind.ESCALATION:
         # Slack notifies a member named as <@U…>; an @name is shown as it is.
@@ -310,10 +328,12 @@ def email_html(item: Claimed, links: Sequence[Link] = ()) -> str:
     colour = _colour(item)
     description = esc(body(item)).replace("\n", "<br>")
     action = item.annotations.get("action", "")
+    risk = esc(risk_snapshot(item)).replace("\n", "<br>")
     return (
         f"<html><body><h2 style='color:{colour}'>{esc(email_subject(item))}</h2>"
         f"<table>{rows}</table><p style='white-space:pre-wrap'>{description}</p>"
         + (f"<p><b>Action:</b> {esc(action)}</p>" if action and item.kind == Kind.FIRING else "")
+        + (f"<p style='white-space:pre-wrap'>{risk}</p>" if risk else "")
         + f"<p><small>{esc(item.alertname)} · {esc(item.source)} · since "
         f"{_when(item.starts_at)}</small></p>"
         + (f"<p>{anchors}</p>" if anchors else "")

@@ -38,6 +38,15 @@ def masked(lines: list[str], prefixes: tuple[str, ...]) -> list[str]:
     return [NUMBER.sub("N", line) if line.lstrip().startswith(prefixes) else line for line in lines]
 
 
+DOLLARS = re.compile(r"[-+]?\$[\d,]+")
+
+
+def risk_snapshot(lines: list[str], after: int) -> list[str]:
+    """The risk snapshot's lines right after the seed's, its dollar figures (signed or not:
+    the engine's state is this run's) replaced by $N."""
+    return [DOLLARS.sub("$N", line) for line in lines[after : after + 4]]
+
+
 def test_rate_limit_warning(pipeline: Stack, telegram: TelegramStandin) -> None:
     play(pipeline, "rate_limit_squeeze")
     seed = seed_lines("""
@@ -96,7 +105,15 @@ Total Exposure: $85,000 (85% of capital)
 Imbalance Ratio: 0.65 (Upbit heavy)
 Action: Rebalance initiated (BUY Binance, SELL Upbit)
 """)
-    assert received(telegram, "High Exposure Risk")[: len(seed)] == seed
+    lines = received(telegram, "High Exposure Risk")
+    assert lines[: len(seed)] == seed
+    # The P1's risk snapshot follows the seed's lines, read from the engine by Prometheus.
+    assert risk_snapshot(lines, len(seed)) == [
+        "Risk snapshot:",
+        "  - Portfolio Value: $N (start: $N)",
+        "  - Daily PnL: $N (realised)",
+        "  - Total Exposure: $N (all symbols)",
+    ]
 
 
 def test_globalguard_block(pipeline: Stack, telegram: TelegramStandin) -> None:
@@ -109,4 +126,11 @@ Portfolio Value: $945,000 (start: $1,000,000)
 Action: Trading HALTED until next day
 Manual Review Required: YES
 """)
-    assert received(telegram, "GlobalGuard BLOCK")[: len(seed)] == seed
+    lines = received(telegram, "GlobalGuard BLOCK")
+    assert lines[: len(seed)] == seed
+    # Its risk snapshot has only the exposure: the loss and portfolio are in the seed's lines.
+    assert risk_snapshot(lines, len(seed))[:2] == [
+        "Risk snapshot:",
+        "  - Total Exposure: $N (all symbols)",
+    ]
+    assert not lines[len(seed) + 2].startswith("  - ")

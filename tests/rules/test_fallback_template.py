@@ -15,6 +15,7 @@ ANNOTATIONS = {
     "description": "Tier: GlobalGuard\nDaily Loss: $55,000 / $50,000 (limit)",
     "metrics": "Metrics:\n  - Exposure: <85% & rising>",
     "action": "Trading HALTED until next day",
+    "risk": "Risk snapshot:\n  - Total Exposure: $120,000 (all symbols)",
 }
 
 
@@ -61,7 +62,7 @@ def test_a_firing_fallback_page_has_the_metrics_and_the_action(tmp_path: Path) -
         "Daily Loss: $55,000 / $50,000 (limit)\nMetrics:\n  - Exposure: &lt;85% &amp; rising&gt;\n"
         in text
     )
-    assert "Action: Trading HALTED until next day\n" in text
+    assert "Action: Trading HALTED until next day\nRisk snapshot:\n  - Total Exposure: $120" in text
     assert "sent by Alertmanager directly" in text
 
 
@@ -70,3 +71,4 @@ def test_a_resolved_fallback_message_drops_the_action(tmp_path: Path) -> None:
     assert text.startswith("✅ <b>[P0] RESOLVED: GlobalGuard BLOCK</b>")
     assert "Metrics:" in text
     assert "Action:" not in text
+    assert "Metrics:\n  - Exposure: &lt;85% &amp; rising&gt;\nRisk snapshot:\n" in text

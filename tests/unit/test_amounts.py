@@ -18,6 +18,8 @@ from tests.support import REPO
         ),
         ("$999 and $1000", "$999 and $1,000"),
         ("$-12000", "$-12,000"),
+        ("Daily PnL: -$55000 (realised)", "Daily PnL: -$55,000 (realised)"),  # risk snapshot
+        ("Daily PnL: +$1250 (realised)", "Daily PnL: +$1,250 (realised)"),
         ("$1234.56", "$1,234.56"),
         ("route 12345, 2026, 0.65, 85%", "route 12345, 2026, 0.65, 85%"),
         ("$55,000 already", "$55,000 already"),

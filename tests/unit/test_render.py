@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from receiver.messages import TELEGRAM_LIMIT, plain_text, slack_body, telegram_text
+from receiver.messages import TELEGRAM_LIMIT, email_html, plain_text, slack_body, telegram_text
 from receiver.model import Claimed
 
 
@@ -116,3 +116,79 @@ def test_plain_text_for_the_log_has_no_markup() -> None:
     assert text.startswith("🟠 [P1] Exchange Health DOWN\nPrevious: DEGRADED")
     assert "\nExchange: A&B\n" in text
     assert "<b>" not in text
+
+
+RISK = (
+    "Risk snapshot:\n  - Portfolio Value: $945,000 (start: $1,000,000)\n"
+    "  - Daily PnL: -$55,000 (realised)\n  - Total Exposure: $120,000 (all symbols)"
+)
+
+
+def risky(**overrides: Any) -> Claimed:
+    """The seed's High Exposure Risk alert with the engine's risk snapshot."""
+    values: dict[str, Any] = dict(
+        severity="P1",
+        source="CrossSync",
+        alertname="CrossSyncExposureHigh",
+        title="High Exposure Risk",
+        labels={"symbol": "BTC", "engine": "d75", "severity": "P1"},
+        annotations={
+            "description": "Symbol: BTC\nTotal Exposure: $85,000 (85% of capital)\n"
+            "Imbalance Ratio: 0.65 (Upbit heavy)",
+            "risk": RISK,
+            "action": "Rebalance initiated (BUY Binance, SELL Upbit)",
+            "emoji": "⚠️",
+        },
+    )
+    values.update(overrides)
+    return claimed(**values)
+
+
+def test_the_risk_snapshot_follows_the_seeds_lines_after_the_action() -> None:
+    """The seed's lines stay together and first; the snapshot comes right after Action, before
+    what the product adds (scope, name and time)."""
+    assert telegram_text(risky()).splitlines() == [
+        "⚠️ <b>[P1] High Exposure Risk</b>",
+        "Symbol: BTC",
+        "Total Exposure: $85,000 (85% of capital)",
+        "Imbalance Ratio: 0.65 (Upbit heavy)",
+        "Action: Rebalance initiated (BUY Binance, SELL Upbit)",
+        "Risk snapshot:",
+        "  - Portfolio Value: $945,000 (start: $1,000,000)",
+        "  - Daily PnL: -$55,000 (realised)",
+        "  - Total Exposure: $120,000 (all symbols)",
+        "Engine: d75",
+        "<i>CrossSyncExposureHigh · CrossSync · since 2026-11-24 03:00:00 UTC</i>",
+    ]
+
+
+def test_a_resolved_message_keeps_the_snapshot_where_the_action_was() -> None:
+    text = telegram_text(
+        risky(kind="resolved", status="resolved", ends_at=datetime(2026, 11, 24, 3, 7, tzinfo=UTC))
+    ).splitlines()
+    assert "Action:" not in "\n".join(text)
+    at = text.index("Risk snapshot:")
+    assert text[at - 1] == "Imbalance Ratio: 0.65 (Upbit heavy)"
+    assert text[at + 3] == "  - Total Exposure: $120,000 (all symbols)"
+
+
+def test_every_channel_shows_the_snapshot_after_the_action() -> None:
+    item = risky()
+    blocks = slack_body(item)["attachments"][0]["blocks"]  # type: ignore[index]
+    texts = [block.get("text", {}).get("text", "") for block in blocks]
+    action = next(i for i, t in enumerate(texts) if t.startswith("*Action:*"))
+    assert texts[action + 1] == RISK
+    html = email_html(item)
+    assert html.index("<b>Action:</b>") < html.index("Risk snapshot:<br>  - Portfolio Value: $945")
+    assert "Daily PnL: -$55,000 (realised)<br>  - Total Exposure: $120,000" in html
+    plain = plain_text(item)
+    assert "Action: Rebalance initiated (BUY Binance, SELL Upbit)\nRisk snapshot:\n" in plain
+
+
+def test_the_snapshot_is_escaped_and_absent_when_the_rule_has_none() -> None:
+    item = risky(annotations={"description": "Symbol: BTC", "risk": "Risk snapshot:\n  - <b>&"})
+    assert "  - &lt;b&gt;&amp;" in telegram_text(item)
+    assert "&lt;b&gt;&amp;" in email_html(item)
+    assert "Risk snapshot" not in telegram_text(claimed())
+    assert "Risk snapshot" not in str(slack_body(claimed()))
+    assert "Risk snapshot" not in email_html(claimed())
