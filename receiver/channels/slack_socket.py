@@ -23,6 +23,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from receiver import messages, store
 from receiver.channels import telegram_buttons
 from receiver.channels.slack_app import ACTION_IDS, action_blocks, make_client
+from receiver.chat_silence import AlreadyResolved, silence_alert
 from receiver.config import Settings
 from receiver.model import Claimed
 from receiver.silences import Alertmanager
@@ -97,7 +98,11 @@ class SlackActions:
             if store.fired_again(conn, view.alert_id):
                 self._tell(channel, user, "It fired again: use the newest message.")
                 return
-            note = self._act(conn, name, view, actor)
+            try:
+                note = self._act(conn, name, view, actor)
+            except AlreadyResolved:  # a mute would outlive the resolve that ends it
+                self._tell(channel, user, "It has resolved already.")
+                return
             if note is None:
                 self._tell(channel, user, "Silence failed: see the dispatcher log.")
                 return
@@ -107,22 +112,21 @@ class SlackActions:
             conn.close()
 
     def _act(self, conn: Any, name: str, view: Claimed, actor: str) -> str | None:
+        """Ack or silence; the note to show, None when Alertmanager refused the silence
+        (AlreadyResolved for a mute of a resolved alert)."""
         if name == "ack":
             store.acknowledge(conn, view.alert_id, actor)
             return "Acknowledged"
         mute = name == "mute"
         hours = self._settings.mute.max_days * 24 if mute else self._settings.telegram.silence_hours
-        how = "Muted until resolved" if mute else "Silenced"
         try:
-            silence_id, ends = self._am.silence(
-                view.labels, timedelta(hours=hours), actor,
-                f"{how} from Slack: {view.title} (d76 alert {view.alert_id})",
-            )  # fmt: skip
+            silence_alert(
+                self._am, conn, view, actor, timedelta(hours=hours), mute=mute, where="Slack"
+            )
         except (httpx.HTTPError, ValueError) as exc:
             log.error("silence for alert %s failed: %s", view.alert_id, exc)
             return None
-        store.record_silence(conn, view.alert_id, actor, silence_id, ends, mute=mute)
-        return how
+        return "Muted until resolved" if mute else "Silenced"
 
     def _update(self, conn: Any, alert_id: int, channel: str, ts: str) -> None:
         view = store.alert_view(conn, alert_id)

@@ -14,6 +14,7 @@ from datetime import timedelta
 import httpx
 
 from receiver import commands, store
+from receiver.chat_silence import silence_alert
 from receiver.commands import Command, CommandError
 from receiver.config import Settings
 from receiver.model import Claimed, severity
@@ -100,13 +101,10 @@ class CommandRunner:
         view = self._view(conn, command.alert_id)
         if view.status != "firing":
             raise CommandError(f"#{view.alert_id} has resolved: nothing to silence")
-        how = "Muted until resolved" if mute else "Silenced"
-        comment = f"{how} from Telegram: {view.title} (d76 alert {view.alert_id})"
         try:
-            silence_id, ends = self._am.silence(view.labels, duration, actor, comment)
+            ends = silence_alert(self._am, conn, view, actor, duration, mute=mute, where="Telegram")
         except (httpx.HTTPError, ValueError) as exc:
             raise CommandError(f"Alertmanager refused the silence: {type(exc).__name__}") from None
-        store.record_silence(conn, view.alert_id, actor, silence_id, ends, mute=mute)
         if mute:
             return f"🔇 #{view.alert_id} {_e(view.title)}: muted until it resolves."
         return f"🔕 #{view.alert_id} {_e(view.title)}: silenced until {ends:%Y-%m-%d %H:%M} UTC."

@@ -36,6 +36,7 @@ from receiver import commands, links, messages, store
 from receiver.channels import telegram_buttons
 from receiver.channels.telegram import keyboard, make_bot
 from receiver.channels.telegram_commands import CommandRunner
+from receiver.chat_silence import AlreadyResolved, silence_alert
 from receiver.config import Settings
 from receiver.silences import Alertmanager
 
@@ -288,22 +289,20 @@ class UpdatePoller:
             note = "Acknowledged"
         else:
             mute = pressed.action == "mute"
-            if mute and view.status != "firing":
+            hours = self._settings.mute.max_days * 24 if mute else self._tg.silence_hours
+            try:
+                ends = silence_alert(
+                    self._am, conn, view, actor, timedelta(hours=hours), mute=mute,
+                    where="Telegram",
+                )  # fmt: skip
+            except AlreadyResolved:
                 self._answer(loop, press, "It has resolved already.", alert=True)
                 return
-            hours = self._settings.mute.max_days * 24 if mute else self._tg.silence_hours
-            how = "Muted until resolved" if mute else "Silenced"
-            try:
-                silence_id, ends = self._am.silence(
-                    view.labels, timedelta(hours=hours), actor,
-                    f"{how} from Telegram: {view.title} (d76 alert {view.alert_id})",
-                )  # fmt: skip
             except (httpx.HTTPError, ValueError) as exc:
                 log.error("silence for alert %s failed: %s", view.alert_id, exc)
                 self._answer(loop, press, f"Silence failed: {type(exc).__name__}", alert=True)
                 return
-            store.record_silence(conn, view.alert_id, actor, silence_id, ends, mute=mute)
-            note = how if mute else f"Silenced until {ends:%H:%M} UTC"
+            note = "Muted until resolved" if mute else f"Silenced until {ends:%H:%M} UTC"
         actions = store.actions_for(conn, view.alert_id)
         text = messages.telegram_text(
             view, links.for_alert(view, self._links), messages.telegram_action_lines(actions)

@@ -79,6 +79,7 @@ def test_app_mode_posts_with_buttons_acks_over_socket_mode_and_threads_the_resol
                 time.sleep(0.05)
             assert "✅ Acknowledged by slack:U0ALICE" in page.updates[-1]["text"]
             assert set(page.buttons) == {"d76_silence", "d76_mute"}  # Ack is done
+            mute = page.buttons["d76_mute"]
             assert {refused, pressed} <= set(slack_app.acks)  # every envelope acknowledged
 
             _post(client, "resolved")
@@ -86,6 +87,14 @@ def test_app_mode_posts_with_buttons_acks_over_socket_mode_and_threads_the_resol
             deadline = time.monotonic() + 10
             while "RESOLVED" not in page.updates[-1]["text"] and time.monotonic() < deadline:
                 time.sleep(0.05)
+
+            # A mute pressed after the resolve would outlive it: refused, nothing silenced.
+            slack_app.press(page, "d76_mute", ALICE, value=mute)  # from a stale copy
+            deadline = time.monotonic() + 10
+            while len(slack_app.ephemeral) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert slack_app.ephemeral[1]["text"] == "It has resolved already."
+            assert query(database_url, "SELECT count(*) FROM mute") == [(0,)]
     finally:
         actions.stop()
     assert resolved.thread_ts == page.ts  # in the alert's thread
