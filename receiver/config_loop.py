@@ -8,7 +8,7 @@ the pure functions the receiver applies.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, model_validator
@@ -81,6 +81,16 @@ def route(
                     routed.append(target)
             return routed
     return list(targets)
+
+
+def router(
+    table: Sequence[RouteRule],
+) -> Callable[[Sequence[str], Mapping[str, str]], list[str]] | None:
+    """``route`` over ``table`` as ingest takes it (None: no table, the receiver's targets)."""
+    if not table:
+        return None
+    rules = tuple(table)
+    return lambda targets, labels: route(targets, labels, rules)
 
 
 # -- the escalation policy and mute -----------------------------------------------------------

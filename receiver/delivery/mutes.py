@@ -18,6 +18,7 @@ import httpx
 
 from receiver import store
 from receiver.config import Settings
+from receiver.config_loop import router
 from receiver.silences import Alertmanager
 from receiver.store import db, mutes
 from receiver.webhook_parser import Alert, Notification
@@ -63,9 +64,10 @@ class MuteWatch:
                 m.receiver, "resolved", "", {}, {}, {}, "", 0, (alert,)
             )  # fmt: skip
             targets = self._settings.routing.targets_for(m.receiver)
-            policy = store.IngestPolicy(
+            policy = store.IngestPolicy(  # routed as the webhook routes: to the page's chat
                 retry_for_seconds=self._settings.dispatcher.retry_for_hours * 3600,
                 escalation=self._settings.escalation_rules(),
+                route=router(self._settings.routing.table),
             )
             result = store.ingest(conn, notification, targets, policy)
             log.info(

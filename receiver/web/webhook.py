@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -16,7 +15,7 @@ from flask.typing import ResponseReturnValue
 import d76maintenance
 from receiver import amounts, store, webhook_parser
 from receiver.config import Settings
-from receiver.config_loop import RouteRule, route
+from receiver.config_loop import router
 from receiver.errors import InvalidPayload, Unauthorized
 from receiver.web.auth import bearer, same_secret
 from receiver.web.state import receiver_state
@@ -38,16 +37,8 @@ def ingest_policy(settings: Settings) -> store.IngestPolicy:
         retry_for_seconds=settings.dispatcher.retry_for_hours * 3600,
         escalation=settings.escalation_rules(),
         maintenance=_MAINTENANCE.current(),
-        route=_router(tuple(settings.routing.table)),
+        route=router(settings.routing.table),
     )
-
-
-def _router(
-    table: tuple[RouteRule, ...],
-) -> Callable[[Sequence[str], Mapping[str, str]], list[str]] | None:
-    if not table:
-        return None
-    return lambda targets, labels: route(targets, labels, table)
 
 
 _MAINTENANCE = d76maintenance.Watched()  # config/maintenance.yml, read again when it changes
