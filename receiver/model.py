@@ -23,6 +23,7 @@ class Kind(StrEnum):
     RESOLVED = "resolved"  # it resolved; "fired and resolved" when the firing never went out
     REMINDER = "reminder"  # it still fires and nobody acknowledged it (the escalation timer)
     ESCALATION = "escalation"  # unacknowledged too long: told to a further target, mentioning
+    GRAPH = "graph"  # the graph snapshot: a photo replying to the firing message (Telegram)
 
 
 class State(StrEnum):
@@ -41,6 +42,15 @@ class State(StrEnum):
     @property
     def final(self) -> bool:
         return self not in (State.QUEUED, State.SENDING, State.FOLDED)
+
+
+class GraphState(StrEnum):
+    """Where one alert episode's graph snapshot stands (``alert_graph`` table)."""
+
+    PENDING = "pending"  # waiting for the graph worker
+    RENDERING = "rendering"  # claimed under a lease: querying Prometheus, drawing
+    DONE = "done"  # the PNG is stored (and its photo queued where the page went)
+    SKIPPED = "skipped"  # no graph: the note says why (Prometheus slow or down, no data)
 
 
 class DigestState(StrEnum):
