@@ -257,6 +257,26 @@ class Dispatcher(StrictSettings):
         return self
 
 
+class Graphs(StrictSettings):
+    """Graph snapshots (``receiver.graphs``): which alerts get one and how it is drawn."""
+
+    enabled: bool = True
+    severities: list[str] = Field(default_factory=lambda: ["P0", "P1"])
+    also: list[str] = Field(default_factory=list)  # alert names drawn whatever their severity
+    never: list[str] = Field(default_factory=list)  # alert names never drawn
+    window_minutes: float = Field(30, gt=0, le=24 * 60)  # drawn before the firing moment
+    timeout_seconds: float = Field(5, gt=0, le=60)  # per Prometheus query; past it: skipped
+    photo_within_seconds: float = Field(600, gt=0)  # a photo later than this is not sent
+    lease_seconds: float = Field(30, gt=0)  # a worker that dies mid-graph frees it after this
+    max_attempts: int = Field(2, ge=1, le=10)  # graphs whose worker died this often: skipped
+    poll_seconds: float = Field(1, gt=0, le=60)  # how often new alerts are looked for
+
+    def wanted(self, alertname: str, severity: str) -> bool:
+        if not self.enabled or alertname in self.never:
+            return False
+        return severity in self.severities or alertname in self.also
+
+
 class Settings(StrictSettings):
     environment: str = "dev"
     database_url: SecretStr | None = None  # DATABASE_URL
@@ -277,6 +297,7 @@ class Settings(StrictSettings):
     escalation: Escalation = Escalation()
     mute: Mute = Mute()
     links: Links = Links()
+    graphs: Graphs = Graphs()
 
     def link_urls(self) -> tuple[str, str, str | None]:
         """(receiver, Alertmanager, Prometheus or None) for the links in messages. Unset, the

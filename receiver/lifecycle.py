@@ -29,6 +29,9 @@ Notification::
     sending --over budget, P1-P3--> folded --digest sent--> digested
     queued|folded --its alert resolved first--> superseded (the resolved tells both)
     sending --acknowledged, or a reminder after the resolve--> cancelled
+    graph (the photo): queued behind its page when the graph is drawn; sending --its alert
+        resolved, its page not delivered, or over budget--> cancelled (the alert's page
+        shows the graph); an acknowledgement does not cancel it
     sending --lease expired (dispatcher died)--> claimable again by another dispatcher
 """
 
@@ -222,6 +225,7 @@ def escalation_acknowledged(timer: EscalationTimer, now: datetime) -> Escalation
 class OverBudget(Enum):
     WAIT = "wait"  # keep it queued until a slot frees (a P0 is never folded)
     FOLD = "fold"  # tell it in the target's next digest
+    DROP = "drop"  # not sent: a graph's photo (the alert's history page shows it)
 
 
 def allowance(priority: int, kind: str, limit: int, p0_reserve: int) -> int:
@@ -230,12 +234,14 @@ def allowance(priority: int, kind: str, limit: int, p0_reserve: int) -> int:
     Only a P0 firing or reminder may use the slots reserved for P0: its resolved message,
     good news, must not take them before another P0's page.
     """
-    if priority == 0 and kind != Kind.RESOLVED:
+    if priority == 0 and kind not in (Kind.RESOLVED, Kind.GRAPH):
         return limit
     return limit - p0_reserve
 
 
-def over_budget(priority: int) -> OverBudget:
+def over_budget(priority: int, kind: str = Kind.FIRING) -> OverBudget:
+    if kind == Kind.GRAPH:
+        return OverBudget.DROP
     return OverBudget.WAIT if priority == 0 else OverBudget.FOLD
 
 
@@ -254,12 +260,28 @@ def not_worth_sending(item: Claimed, now: datetime) -> Verdict | None:
         return Verdict(
             State.SUPERSEDED, "resolved before delivery: the resolved message tells both"
         )
+    if item.kind == Kind.GRAPH:
+        return _photo_not_worth_sending(item, now)
     if item.kind != Kind.RESOLVED and item.acknowledged:
         return Verdict(State.CANCELLED, "acknowledged before delivery")
     if item.kind in (Kind.REMINDER, Kind.ESCALATION) and item.status == AlertStatus.RESOLVED:
         return Verdict(State.CANCELLED, f"resolved before the {item.kind} went out")
     if item.give_up_at is not None and now >= item.give_up_at:
         return Verdict(State.FAILED, "gave up: not delivered while it was worth sending")
+    return None
+
+
+def _photo_not_worth_sending(item: Claimed, now: datetime) -> Verdict | None:
+    """A graph's photo answers its page: not without the page, nor after the resolve. The
+    person who acknowledged is still helped by it."""
+    if item.status == AlertStatus.RESOLVED:
+        return Verdict(State.CANCELLED, "resolved before the graph went out")
+    if item.reply_to is None:
+        return Verdict(State.CANCELLED, "its page was not delivered: nothing to reply to")
+    if item.give_up_at is not None and now >= item.give_up_at:
+        return Verdict(State.CANCELLED, "too late for the graph: it is on the alert's page")
+    if item.photo is None:
+        return Verdict(State.FAILED, "the graph's picture is gone")
     return None
 
 

@@ -144,6 +144,7 @@ class Claimed:
     claimed_at: datetime | None = None  # the database's time when it was claimed
     firing_told: bool = True  # its firing was delivered (sent, or told by a digest)
     mentions: tuple[str, ...] | list[str] = ()  # an escalation's people to call on
+    photo: bytes | None = None  # a graph notification's PNG (alert_graph)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Claimed:

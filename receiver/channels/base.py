@@ -21,6 +21,8 @@ class Outgoing:
     # What the message replied to should now say (Slack app mode updates the alert's message
     # when it resolves); None: leave it.
     parent_text: str | None = None
+    # A picture (PNG) sent with ``text`` as its caption: the graph snapshot, on Telegram.
+    photo: bytes | None = None
 
 
 class DeliveryError(Exception):

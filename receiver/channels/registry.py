@@ -18,6 +18,7 @@ from receiver.channels.slack import SlackChannel
 from receiver.channels.slack_app import SlackAppChannel
 from receiver.channels.telegram import TelegramChannel
 from receiver.config import Settings
+from receiver.graphs.caption import caption
 from receiver.model import Claimed, Digest, Kind, Link
 
 
@@ -31,6 +32,8 @@ class ChannelKind:
 
 
 def _telegram(item: Claimed, links: Sequence[Link]) -> Outgoing:
+    if item.kind == Kind.GRAPH:  # the graph snapshot: a photo replying to the page
+        return Outgoing(text=caption(item), reply_to=item.reply_to, photo=item.photo)
     # A page, its reminders and its escalation carry the buttons; a resolved does not.
     buttons = (
         messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)

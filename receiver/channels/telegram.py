@@ -166,6 +166,15 @@ class TelegramChannel:
             return keyboard(signed)
 
         def attempt(text: str, parse_mode: str | None) -> Any:
+            if message.photo is not None:
+                return bot.send_photo(
+                    chat_id=self._chat_id,
+                    photo=message.photo,
+                    caption=text,
+                    parse_mode=parse_mode,
+                    reply_parameters=reply,
+                    message_thread_id=self._topic,
+                )
             return bot.send_message(
                 chat_id=self._chat_id,
                 text=text,

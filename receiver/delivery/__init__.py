@@ -54,7 +54,14 @@ def main(settings: Settings) -> int:
 
         slack_actions = SlackActions(settings)
         slack_actions.start()
+    graph_worker = None
+    if settings.graphs.enabled:
+        from receiver.graphs.worker import GraphWorker
+
+        graph_worker = GraphWorker(settings).start()
     dispatcher.run()
+    if graph_worker is not None:
+        graph_worker.stop(timeout=settings.graphs.timeout_seconds * 2 + 5)
     if poller is not None:
         poller.stop(timeout=1)
     if slack_actions is not None:

@@ -113,8 +113,13 @@ class Dispatcher:
         )
         slot, frees_in = self._budget(item.target, allowed)
         if slot is None:
-            if lifecycle.over_budget(item.priority) is lifecycle.OverBudget.WAIT:
+            over = lifecycle.over_budget(item.priority, item.kind)
+            if over is lifecycle.OverBudget.WAIT:
                 outbox.postpone(conn, item, frees_in)  # a P0 is never folded: next free slot
+            elif over is lifecycle.OverBudget.DROP:
+                reason = "over the rate budget: the graph is on the alert's page"
+                outbox.record_final(conn, item, State.CANCELLED, reason)
+                log.info("notification %s (graph) not sent: %s", item.id, reason)
             else:
                 digests.fold(conn, item)
                 log.info("notification %s folded into the next %s digest", item.id, item.target)

@@ -15,7 +15,7 @@ import psycopg2.extensions
 
 from d76maintenance import Maintenance
 from receiver.model import AlertStatus, EscalationRule, Kind, Occurrence, priority_of
-from receiver.store import escalation, ingest_plan, maintenance, mutes
+from receiver.store import escalation, graphs, ingest_plan, maintenance, mutes
 from receiver.store import ingest_sql as sql
 from receiver.store.db import Connection, notify
 from receiver.store.maintenance import MAINTENANCE_RECEIVER, Windows
@@ -47,6 +47,9 @@ class IngestPolicy:
     maintenance: Maintenance | None = None  # config/maintenance.yml: marks alerts inside
     # routing.table: (receiver's targets, the alert's labels) -> the alert's targets
     route: ingest_plan.Route | None = None
+    graphs: graphs.Wanted = field(
+        default_factory=graphs.Wanted
+    )  # which paged alerts get a graph snapshot
 
 
 def _current(
@@ -94,6 +97,7 @@ def _apply(
         queue.extend((alert_id, starts_at, kind, target, priority, fingerprint) for target in to)
 
     inserted: set[tuple[str, datetime]] = set()
+    paged: list[tuple[int, datetime]] = []  # firing alerts someone is told of: their graphs
     timers: list[tuple[int, datetime, EscalationRule]] = []
     if plan.inserts:
         rows = sql.insert_history(cur, notification, list(plan.inserts.values()))
@@ -104,8 +108,10 @@ def _apply(
             tell(alert_id, key, status, severity, to)
             rule = policy.escalation.get(severity)
             # Only what someone was told escalates (not the Watchdog, nor a maintenance window).
-            if rule is not None and status == AlertStatus.FIRING and to:
-                timers.append((alert_id, starts_at, ingest_plan.routed(rule, to)))
+            if status == AlertStatus.FIRING and to:
+                paged.append((alert_id, starts_at))
+                if rule is not None:
+                    timers.append((alert_id, starts_at, ingest_plan.routed(rule, to)))
             if key in plan.refires:
                 tally.refired += 1
             else:
@@ -128,10 +134,13 @@ def _apply(
             key = (o.fingerprint, o.starts_at)
             to = plan.routed.get(key, targets)
             tell(o.id, key, Kind.FIRING, o.severity, to)
+            if to:
+                paged.append((o.id, o.starts_at))
             rule = policy.escalation.get(o.severity)
             if rule is not None and not o.acknowledged and to:
                 timers.append((o.id, o.starts_at, ingest_plan.routed(rule, to)))
     tally.escalations += escalation.start(cur, timers)
+    graphs.enqueue(cur, policy.graphs, paged)
     if queue:
         tally.queued += sql.queue(cur, queue, policy.retry_for_seconds)
     return set(plan.inserts) - inserted

@@ -69,7 +69,9 @@ RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
           a.starts_at, a.ends_at, a.labels, a.annotations, a.generator_url, a.acknowledged,
           n.claim_token, a.episode, n.created_at, n.give_up_at, d76_now() AS claimed_at,
           COALESCE((SELECT e.mentions FROM escalation e
-                     WHERE e.alert_id = n.alert_id AND n.kind = 'escalation'), '{}') AS mentions
+                     WHERE e.alert_id = n.alert_id AND n.kind = 'escalation'), '{}') AS mentions,
+          CASE WHEN n.kind = 'graph' THEN (SELECT g.png FROM alert_graph g
+                                            WHERE g.alert_id = n.alert_id) END AS photo
 """
 
 
@@ -85,7 +87,11 @@ def claim(conn: Connection, *, owner: str, lease_seconds: float) -> Claimed | No
             {"lease": lease_seconds, "owner": owner, "id": due["id"], "ts": due["alert_ts"]},
         )
         row = cur.fetchone()
-    return Claimed.from_row(row) if row else None
+    if row is None:
+        return None
+    if row["photo"] is not None:  # psycopg2 reads bytea as a memoryview
+        row["photo"] = bytes(row["photo"])
+    return Claimed.from_row(row)
 
 
 def renew(conn: Connection, item: Claimed, lease_seconds: float) -> bool:

@@ -17,6 +17,7 @@ from receiver import amounts, store, webhook_parser
 from receiver.config import Settings
 from receiver.config_loop import router
 from receiver.errors import InvalidPayload, Unauthorized
+from receiver.store.graphs import Wanted
 from receiver.web.auth import bearer, same_secret
 from receiver.web.state import receiver_state
 
@@ -38,7 +39,16 @@ def ingest_policy(settings: Settings) -> store.IngestPolicy:
         escalation=settings.escalation_rules(),
         maintenance=_MAINTENANCE.current(),
         route=router(settings.routing.table),
+        graphs=graph_choice(settings),
     )
+
+
+def graph_choice(settings: Settings) -> Wanted:
+    """Which paged alerts get a graph snapshot (none when graphs are off)."""
+    g = settings.graphs
+    if not g.enabled:
+        return Wanted()
+    return Wanted(tuple(g.severities), tuple(g.also), tuple(g.never))
 
 
 _MAINTENANCE = d76maintenance.Watched()  # config/maintenance.yml, read again when it changes
