@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.support.standins.fixtures",  # telegram, slack
     "tests.support.app",  # settings, app, client, app_factory
     "tests.support.alertmanager",  # alertmanager (one per module)
+    "tests.support.prometheus",  # prometheus scraping itself (one per module)
     "tests.support.pipeline",  # speed, engines, stack_env, alertmanager_ui, pipeline
     "tests.support.browser",  # browser (headless Chromium)
 ]

@@ -58,7 +58,7 @@ def main(settings: Settings) -> int:
     if settings.graphs.enabled:
         from receiver.graphs.worker import GraphWorker
 
-        graph_worker = GraphWorker(settings).start()
+        graph_worker = GraphWorker(settings.dsn, settings).start()
     dispatcher.run()
     if graph_worker is not None:
         graph_worker.stop(timeout=settings.graphs.timeout_seconds * 2 + 5)

@@ -25,7 +25,12 @@ _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _FUNCTIONS_AND_WORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
     "and", "or", "unless", "time", "vector", "scalar", "inf", "nan",
+    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile",
+    "count_values", "group",
 }  # fmt: skip
+_GROUPING = re.compile(
+    r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,7 @@ def metric_name(expression: str) -> str | None:
     masked_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expression)
     masked_strings = re.sub(r"\[[^\]]*\]", "", masked_strings)
     masked_strings = re.sub(r"\{[^}]*\}", "", masked_strings)
+    masked_strings = _GROUPING.sub(" ", masked_strings)
     for match in _METRIC.finditer(masked_strings):
         name = match.group(0)
         after = masked_strings[match.end() :].lstrip()

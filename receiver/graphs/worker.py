@@ -10,6 +10,7 @@ and so every page, never waits on it.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import select
 import socket
@@ -38,7 +39,9 @@ def window(job: GraphJob, minutes: float) -> tuple[datetime, datetime, float]:
     start = min(job.starts_at, end) - timedelta(minutes=minutes)
     start = max(start, end - LONGEST)
     step = max(1.0, round((end - start).total_seconds() / MAX_POINTS))
-    return start, end, step
+    # Counted back from the end, so the newest moment is always one of the points.
+    points = math.ceil((end - start).total_seconds() / step)
+    return end - timedelta(seconds=points * step), end, step
 
 
 def one_line(text: str, limit: int = 110) -> str:
@@ -49,9 +52,9 @@ def one_line(text: str, limit: int = 110) -> str:
 class GraphWorker:
     """Draws graphs until stopped; run one per dispatcher (they share the queue safely)."""
 
-    def __init__(self, settings: Settings, name: str | None = None) -> None:
+    def __init__(self, dsn: str, settings: Settings, name: str | None = None) -> None:
         self._settings = settings.graphs
-        self._dsn = settings.dsn
+        self._dsn = dsn
         self._prometheus = settings.prometheus_url
         self.name = name or f"graphs:{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()

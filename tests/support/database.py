@@ -23,7 +23,7 @@ from tests.support.ports import free_port
 TABLES = (  # children before the tables they refer to
     "notification_attempt, alert_action, notification, alert_history, digest, channel_send, "
     "daily_summary, heartbeat, destination, delivery_totals, delivery_totals_mark, "
-    "escalation, mute, maintenance_window"
+    "escalation, mute, maintenance_window, alert_graph"
 )
 
 

@@ -97,3 +97,20 @@ def test_the_supervisor_restarts_with_backoff_and_forgives_after_a_quiet_spell()
     assert policy.exited("dispatcher", 15) == 4
     policy.started("dispatcher", 19)
     assert policy.exited("dispatcher", 19 + 301) == 1  # it had stayed up: start again at 1 s
+
+
+def test_a_graph_photo_answers_its_page_and_only_while_the_alert_fires() -> None:
+    photo = dict(kind="graph", priority=1, reply_to="101", photo=b"\x89PNG")
+    assert not_worth_sending(_claimed(**photo), T0) is None
+    # An acknowledgement does not cancel it: the person on it is helped by the graph.
+    assert not_worth_sending(_claimed(**photo, acknowledged=True), T0) is None
+    for changes, reason in (
+        ({"status": "resolved"}, "resolved before the graph went out"),
+        ({"reply_to": None}, "nothing to reply to"),
+        ({"give_up_at": T0}, "too late for the graph"),
+    ):
+        verdict = not_worth_sending(_claimed(**{**photo, **changes}), T0)
+        assert verdict is not None and verdict.state is State.CANCELLED, changes
+        assert reason in verdict.reason
+    assert allowance(0, "graph", 10, 2) == 8  # never a P0 page's reserved slot
+    assert over_budget(0, "graph") is OverBudget.DROP  # not folded into a digest, not waited for

@@ -1,16 +1,18 @@
 """A local stand-in for the Telegram Bot API, speaking its wire protocol.
 
-Serves ``/bot<token>/<method>`` for getMe, sendMessage, getUpdates, answerCallbackQuery,
-editMessageText and getChat (which answers "upgraded" for a chat that migrated), and serves
-chat messages (``say``: a command typed in a chat, in a forum topic or not) through
-getUpdates, with
-parameters as form fields (how python-telegram-bot sends them) or JSON, and answers with
-real-shaped ``Message`` objects. Tests can queue failures (429 with ``retry_after``, 5xx,
-400) and add latency.
+Serves ``/bot<token>/<method>`` for getMe, sendMessage, sendPhoto (multipart, the picture
+checked to be a PNG or JPEG), getUpdates, answerCallbackQuery, editMessageText and getChat
+(which answers "upgraded" for a chat that migrated), and serves chat messages (``say``: a
+command typed in a chat, in a forum topic or not) through getUpdates, with parameters as form
+fields (how python-telegram-bot sends them), multipart or JSON, and answers with real-shaped
+``Message`` objects. Tests can queue failures (429 with ``retry_after``, 5xx, 400) and add
+latency.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import re
 import threading
@@ -39,6 +41,7 @@ class SentMessage:
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
     edits: list[str] = field(default_factory=list)  # texts it was edited to, in order
     thread_id: int | None = None  # the forum topic (message_thread_id) it was sent to
+    photo: bytes | None = None  # sendPhoto's picture (``text`` is then its caption)
 
 
 def _buttons(markup: Any) -> list[tuple[str, str]]:
@@ -98,6 +101,32 @@ def _html_problem(text: str) -> str | None:
             else:
                 stack.append(name)
     return f'unclosed start tag "{stack[-1]}"' if stack else None
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"
+
+
+def _bad(description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": 400, "description": description}
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def multipart_fields(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body's fields: files as bytes, the rest as text."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        fields[str(name)] = data if part.get_filename() else data.decode()
+    return fields
 
 
 class TelegramStandin:
@@ -211,6 +240,8 @@ class TelegramStandin:
             return 200, {"ok": True, "result": self._bot_user()}
         if method == "sendMessage":
             return self._send_message(params)
+        if method == "sendPhoto":
+            return self._send_photo(params)
         if method == "getUpdates":
             return self._get_updates(params)
         if method == "answerCallbackQuery":
@@ -223,21 +254,25 @@ class TelegramStandin:
             return self._get_chat(params)
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
-    def _send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _send_photo(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        photo = params.get("photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            photo = params.get(photo.removeprefix("attach://"))
+        if not isinstance(photo, bytes) or not photo.startswith((PNG, JPEG)):
+            return 400, _bad("Bad Request: IMAGE_PROCESS_FAILED")
+        return self._send_message(params, photo=photo)
+
+    def _send_message(
+        self, params: dict[str, Any], photo: bytes | None = None
+    ) -> tuple[int, dict[str, Any]]:
         chat_id = str(params.get("chat_id", ""))
-        text = str(params.get("text", ""))
+        text = str(params.get("caption" if photo is not None else "text", ""))
         if chat_id not in self.chat_ids:
-            return 400, {
-                "ok": False,
-                "error_code": 400,
-                "description": "Bad Request: chat not found",
-            }
-        if not text or len(text) > 4096:
-            return 400, {
-                "ok": False,
-                "error_code": 400,
-                "description": "Bad Request: message text is empty or too long",
-            }
+            return 400, _bad("Bad Request: chat not found")
+        if photo is not None and len(text) > 1024:
+            return 400, _bad("Bad Request: message caption is too long")
+        if photo is None and (not text or len(text) > 4096):
+            return 400, _bad("Bad Request: message text is empty or too long")
         if params.get("parse_mode") == "HTML":
             problem = _html_problem(text)
             if problem:
@@ -264,6 +299,7 @@ class TelegramStandin:
                     thread_id=int(params["message_thread_id"])
                     if params.get("message_thread_id")
                     else None,
+                    photo=photo,
                 )
             )
             sent = self.messages[-1]
@@ -274,8 +310,14 @@ class TelegramStandin:
             "date": int(time.time()),
             "chat": {"id": int(chat_id), "type": "supergroup", "title": "D76 Ops"},
             "from": self._bot_user(),
-            "text": text,
         }
+        if photo is None:
+            result["text"] = text
+        else:
+            size = {"file_id": f"photo-{message_id}", "file_unique_id": f"u{message_id}"}
+            width, height = png_size(photo) if photo.startswith(PNG) else (0, 0)
+            result["photo"] = [{**size, "width": width, "height": height, "file_size": len(photo)}]
+            result["caption"] = text
         if reply_to is not None:
             result["reply_to_message"] = {
                 "message_id": reply_to,
@@ -432,6 +474,8 @@ class TelegramStandin:
                 kind = self.headers.get("Content-Type", "")
                 if kind.startswith("application/json"):
                     return json.loads(raw or b"{}")
+                if kind.startswith("multipart/form-data"):
+                    return multipart_fields(kind, raw)
                 return {k: v[0] for k, v in parse_qs(raw.decode()).items()}
 
             def _dispatch(self) -> None:
