@@ -44,7 +44,7 @@ def window(job: GraphJob, minutes: float) -> tuple[datetime, datetime, float]:
     return end - timedelta(seconds=points * step), end, step
 
 
-def one_line(text: str, limit: int = 110) -> str:
+def one_line(text: str, limit: int = 95) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
