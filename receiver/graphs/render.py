@@ -123,7 +123,9 @@ def render(
             color=THRESHOLD_COLOUR,
             linestyle="--",
             linewidth=2,
-            label="threshold",
+            label=f"threshold (now {_tick(unit)(line.values[-1] * unit.scale, 0)})"
+            if line.values
+            else "threshold",
         )
     # From the window's start, or from the first sample when the series began later (a new
     # exporter): an empty half of a picture tells nothing.
@@ -147,7 +149,9 @@ def render(
     )
     axes.set_xlim(left, right)
     axes.xaxis.set_major_locator(AutoDateLocator(minticks=4, maxticks=7))
-    axes.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=UTC))
+    seconds = (begin.timestamp(), end.timestamp())
+    short = seconds[1] - seconds[0] < 15 * 60  # minutes alone would repeat
+    axes.xaxis.set_major_formatter(DateFormatter("%H:%M:%S" if short else "%H:%M", tz=UTC))
     axes.yaxis.set_major_locator(MaxNLocator(nbins=6))
     axes.yaxis.set_major_formatter(_tick(unit))
     axes.tick_params(labelsize=14)
@@ -160,7 +164,7 @@ def render(
     handles, labels = axes.get_legend_handles_labels()
     if extra > 0:
         labels[len(shown) - 1] += f" (+{extra} more series)"
-    axes.legend(handles, labels, fontsize=12, loc="upper left", framealpha=0.85)
+    axes.legend(handles, labels, fontsize=12, loc="best", framealpha=0.85)
     figure.tight_layout()
     drawn = io.BytesIO()
     figure.savefig(drawn, format="png", dpi=DPI)

@@ -209,3 +209,12 @@ def seconds_until_due(conn: Connection) -> float | None:
         )
         (seconds,) = cur.fetchone() or (None,)
     return None if seconds is None else float(seconds)
+
+
+def recent_by_state(cur: Cursor) -> dict[str, int]:
+    """Graphs of the alerts paged in the last 24 hours, by state (for /metrics)."""
+    cur.execute(
+        "SELECT state, count(*) FROM alert_graph"
+        " WHERE created_at > now() - interval '1 day' GROUP BY 1"
+    )
+    return {str(state): int(count) for state, count in cur.fetchall()}

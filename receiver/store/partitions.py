@@ -28,6 +28,8 @@ TABLES = (
     ("notification", "alert_ts"),
     ("alert_history", "timestamp"),
 )
+# Tables kept beside the partitions, by their alert's timestamp: deleted with its month.
+BESIDE = (("alert_graph", "alert_ts"),)
 MONTHS_AHEAD = 3  # made at migrate; the dispatcher keeps api.partitions_ahead_months
 LOCK_TIMEOUT = "2s"
 _MONTH = re.compile(r"_p(\d{4})_(\d{2})$")
@@ -96,6 +98,11 @@ def drop_month(conn: Connection, month: date) -> int:
             (count,) = cur.fetchone() or (0,)
         for table, _ in TABLES:
             cur.execute(f'DROP TABLE IF EXISTS "{table}{suffix}"')
+        for table, key in BESIDE:
+            cur.execute(
+                f"DELETE FROM {table} WHERE {key} >= %s AND {key} < %s",
+                (month, _add_months(month, 1)),
+            )
     return int(count)
 
 
@@ -110,7 +117,7 @@ def prune(conn: Connection, keep_days: int) -> Pruned:
         gone += drop_month(conn, month)
         months += 1
     with conn, conn.cursor() as cur:
-        for table, key in TABLES:
+        for table, key in BESIDE + TABLES:
             cur.execute(f"DELETE FROM {table} WHERE {key} < %s", (cutoff,))
         gone += int(cur.rowcount)  # the last statement is alert_history's
     return Pruned(alerts=gone, months=months)

@@ -19,7 +19,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from receiver.model import GraphState
 from receiver.store import escalation_views as escalation
+from receiver.store import graphs
 from receiver.web import multiproc
 
 log = logging.getLogger("d76.receiver")
@@ -235,6 +237,12 @@ class DeliveryStateCollector(Collector):
             "minutes, by target and quantile.",
             labels=["target", "quantile"],
         )
+        graphs_made = GaugeMetricFamily(
+            "d76_receiver_graphs",
+            "Graph snapshots of the alerts paged in the last 24 hours, by state (pending, "
+            "rendering, done, skipped: Prometheus could not give it, the note says why).",
+            labels=["state"],
+        )
         try:
             with self._connection() as conn, conn, conn.cursor() as cur:
                 cur.execute(_BACKLOG)
@@ -269,6 +277,7 @@ class DeliveryStateCollector(Collector):
                 alive, watchdog_seconds = cur.fetchone() or (0, None)
                 step_totals = escalation.totals(cur)
                 timer_counts = escalation.timers_by_state(cur)
+                graph_counts = graphs.recent_by_state(cur)
         except Exception as exc:  # a scrape must answer even when the database is down
             log.warning("metrics: cannot read delivery state: %s", exc)
             up.add_metric([], 0)
@@ -304,4 +313,6 @@ class DeliveryStateCollector(Collector):
         for state in escalation.STATES:
             timers.add_metric([state], timer_counts.get(state, 0))
         yield from (counts, oldest, up, retries, digests, latency, dispatchers, watchdog_age)
-        yield from (steps, timers)
+        for graph_state in GraphState:
+            graphs_made.add_metric([graph_state], graph_counts.get(graph_state, 0))
+        yield from (steps, timers, graphs_made)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg2
+from flask.testing import FlaskClient
 import pytest
 
 from receiver import config, store
@@ -100,7 +101,7 @@ def silent_prometheus() -> Iterator[str]:
 
 
 def test_a_hung_prometheus_skips_the_graph_with_a_note_and_pages_keep_going(
-    database_url: str, telegram: TelegramStandin, silent_prometheus: str
+    database_url: str, telegram: TelegramStandin, silent_prometheus: str, client: FlaskClient
 ) -> None:
     settings = graph_settings(telegram, silent_prometheus, timeout_seconds=2)
     with running(database_url, settings), drawing(database_url, settings):
@@ -117,6 +118,8 @@ def test_a_hung_prometheus_skips_the_graph_with_a_note_and_pages_keep_going(
     notes = [n for (n,) in query(database_url, "SELECT note FROM alert_graph")]
     assert notes == ["Prometheus did not answer within 2 s"] * 2
     assert photos(telegram) == []
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'd76_receiver_graphs{state="skipped"} 2.0' in metrics.splitlines()
 
 
 def test_an_unreachable_prometheus_is_named_without_its_address(

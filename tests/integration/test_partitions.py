@@ -11,6 +11,7 @@ import pytest
 
 from receiver import store
 from receiver.store import outbox, partitions
+from receiver.store.graphs import Wanted
 from receiver.webhook_parser import parse
 from tests.support.database import query
 from tests.support.payloads import alert, payload
@@ -41,7 +42,8 @@ def _iso(moment: datetime) -> str:
 def _ingest(database_url: str, *alerts: dict[str, object]) -> store.IngestResult:
     conn = store.connect(database_url)
     try:
-        return store.ingest(conn, parse(payload(*alerts)), ["telegram", "slack_critical"])
+        policy = store.IngestPolicy(graphs=Wanted(("P0",)))  # graphs go with their alerts
+        return store.ingest(conn, parse(payload(*alerts)), ["telegram", "slack_critical"], policy)
     finally:
         conn.close()
 
@@ -180,7 +182,8 @@ def test_prune_drops_whole_months_and_deletes_the_rest(database_url: str) -> Non
     assert min(months_after) == (now - timedelta(days=400)).date().replace(day=1)
     kept = {f"age{days}" for days in ages if days < 400}
     assert {fp for (fp,) in query(database_url, "SELECT fingerprint FROM alert_history")} == kept
-    for table in TABLES[1:]:  # nothing about a pruned alert is left
+    assert query(database_url, "SELECT count(*) FROM alert_graph") == [(len(kept),)]
+    for table in (*TABLES[1:], "alert_graph"):  # nothing about a pruned alert is left
         orphans = query(
             database_url,
             f"""SELECT count(*) FROM {table} t WHERE NOT EXISTS
