@@ -74,9 +74,11 @@ def action_detail(action: str, actor: str, detail: Mapping[str, Any] | None) -> 
             parts.append(f"(silence {detail['silenceID']})")
     elif action in ("unsilence", "unmute"):
         ids = detail.get("silenceIDs") or detail.get("silenceID")
-        if detail.get("why"):
-            parts.append(f"({detail['why']})")
+        why = detail.get("why")
+        if why:
+            parts.append("(it resolved)" if why == "resolved" else f"({why})")
         if ids:
+            parts[-1] += ":"
             parts.append(f"silence {_names(ids)} expired")
     elif action == "escalate":
         if detail.get("to"):
@@ -148,10 +150,10 @@ def _notification_entries(n: Mapping[str, Any], ends_at: datetime | None) -> Ite
 def build(alert: Mapping[str, Any]) -> list[Entry]:
     """Every entry of ``alert``'s lifecycle (``store.alert_page.lifecycle``), oldest first."""
     found: list[Entry] = [Entry(alert["starts_at"], "fired", "startsAt", "fired")]
-    receiver = alert.get("receiver") or ""
-    stored = f"stored through {receiver}" if receiver else "stored"
+    notes = [f"receiver {alert['receiver']}"] if alert.get("receiver") else []
     if (alert.get("episode") or 1) > 1:
-        stored += f" (episode {alert['episode']}: it fired again after resolving)"
+        notes.append(f"episode {alert['episode']}: it fired again after resolving")
+    stored = f"stored ({'; '.join(notes)})" if notes else "stored"
     if alert.get("received_at"):
         found.append(Entry(alert["received_at"], "received", stored, "received"))
     inside = (alert.get("metadata") or {}).get("maintenance")

@@ -17,7 +17,7 @@ MAX_SLOTS = 400
 WIDTH, HEIGHT = 900, 230
 # The plot area inside the SVG: room for the legend above, tick labels and titles around.
 LEFT, RIGHT, TOP, BOTTOM = 64, 10, 30, 180
-MAX_X_LABELS = 12
+MAX_X_LABELS = 13  # 25 hourly bars (the default -24h) get a label every 2 hours
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HOUR_STRIDES = (1, 2, 3, 4, 6, 12, 24)  # label every n hours (n divides 24: aligned on UTC days)
 DAY_STRIDES = (1, 2, 7, 14, 28)  # label every n days (7 and more: from a Monday)

@@ -5,29 +5,24 @@ axes and legend on the list page."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
-import struct
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote
 
-import psycopg2
 import pytest
 from flask.testing import FlaskClient
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from receiver.model import SEVERITIES
 from tests.support.app import AppFactory
 from tests.support.database import query, store_alerts
 from tests.support.delivery import fast_settings, queue_alerts, running, wait_state
+from tests.support.graph_snapshots import PNG_SIGNATURE, draw_png, png_size, store_graph
 from tests.support.payloads import alert
 from tests.support.standins.telegram import TelegramStandin
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 READ = "read-secret-token"
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -36,45 +31,10 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _png(width: int = 300, height: int = 150) -> bytes:
-    """A real PNG of ``width`` × ``height`` pixels, drawn by matplotlib (Agg)."""
-    figure = Figure(figsize=(width / 100, height / 100), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.plot([0, 1, 2, 3], [52_000, 54_000, 55_000, 55_500])
-    axes.axhline(50_000, color="#D00000")
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=100)
-    return out.getvalue()
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == PNG_SIGNATURE, "not a PNG"
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
 def _alert_id(url: str) -> int:
     (alert_id,) = query(url, "SELECT max(id) FROM alert_history")[0]
     assert isinstance(alert_id, int)
     return alert_id
-
-
-def _store_graph(url: str, alert_id: int, state: str, **columns: object) -> None:
-    names = ["alert_id", "alert_ts", "state", *columns]
-    values = [alert_id, state, *columns.values()]
-    conn = psycopg2.connect(url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                f"INSERT INTO alert_graph ({', '.join(names)}) "
-                f"SELECT %s, timestamp, {', '.join(['%s'] * (len(values) - 1))} "
-                "FROM alert_history WHERE id = %s",
-                (values[0], *values[1:], alert_id),
-            )
-    finally:
-        conn.close()
 
 
 class _Page(HTMLParser):
@@ -133,10 +93,10 @@ class _Page(HTMLParser):
 def test_a_drawn_graph_is_shown_and_served_as_a_png(client: FlaskClient, database_url: str) -> None:
     store_alerts(database_url, alert())
     alert_id = _alert_id(database_url)
-    png = _png(300, 150)
+    png = draw_png(300, 150)
     expression = 'd75_riskguard_global_daily_loss_usd{engine="d75"} > <limit>'
-    _store_graph(
-        database_url, alert_id, "done", png=psycopg2.Binary(png), expression=expression,
+    store_graph(
+        database_url, alert_id, "done", png=png, expression=expression,
         threshold="50000", render_ms=140, finished_at=datetime.now(UTC),
     )  # fmt: skip
 
@@ -157,7 +117,7 @@ def test_a_drawn_graph_is_shown_and_served_as_a_png(client: FlaskClient, databas
     assert served.status_code == 200
     assert served.mimetype == "image/png"
     assert served.data == png
-    assert _png_size(served.data) == (300, 150)
+    assert png_size(served.data) == (300, 150)
     assert served.headers["Cache-Control"] == "private, max-age=3600"
     etag = served.headers["ETag"]
     again = client.get(img["src"] or "", headers={"If-None-Match": etag})
@@ -180,7 +140,7 @@ def test_a_graph_not_drawn_says_why_and_serves_no_image(
 ) -> None:
     store_alerts(database_url, alert())
     alert_id = _alert_id(database_url)
-    _store_graph(database_url, alert_id, state, note=note)
+    store_graph(database_url, alert_id, state, note=note)
     page = _Page(client.get(f"/history/{alert_id}").get_data(as_text=True))
     assert page.images == []
     assert page.graph_text.strip() == says
@@ -205,7 +165,7 @@ def test_the_graph_needs_what_the_view_needs_and_never_shows_the_token(
 ) -> None:
     store_alerts(database_url, alert())
     alert_id = _alert_id(database_url)
-    _store_graph(database_url, alert_id, "done", png=psycopg2.Binary(_png()), expression="x")
+    store_graph(database_url, alert_id, "done", png=draw_png(), expression="x")
     client = app_factory(HISTORY_API_READ_TOKEN=READ).test_client()
     assert client.get(f"/history/{alert_id}/graph.png").status_code == 401
     assert client.get(f"/history/{alert_id}").status_code == 401
@@ -269,7 +229,7 @@ def test_the_timeline_tells_a_retried_sent_and_acknowledged_alert_in_order(
     assert rows[4][2].startswith(f"message {message_id}")
     assert message_id == str(telegram.sent()[0].message_id)
     assert rows[5][2] == "by web:alice"
-    assert rows[1][2] == "stored through d76-p0"
+    assert rows[1][2] == "stored (receiver d76-p0)"
 
 
 # -- the links ----------------------------------------------------------------------------------
