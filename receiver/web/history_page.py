@@ -174,15 +174,15 @@ def history_page() -> ResponseReturnValue:
     return _with_cookie(response)
 
 
+_LINK_BASE = "d76.link_base"
+
+
 def _link_base() -> links.LinkBase:
     """The external addresses the dispatcher builds its links on (read once per app)."""
     base = current_app.extensions.get(_LINK_BASE)
     if base is None:
         base = current_app.extensions[_LINK_BASE] = links.base_for(receiver_state().settings)
     return cast(links.LinkBase, base)
-
-
-_LINK_BASE = "d76.link_base"
 
 
 def _links(detail: dict[str, Any]) -> list[Link]:
