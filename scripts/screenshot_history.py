@@ -1,8 +1,11 @@
-"""Regenerate docs/history-page.png: a seeded history served by the real app, in headless
-Chromium. Run from the checkout: .venv/bin/python scripts/screenshot_history.py"""
+"""Regenerate docs/history-page.png and docs/history-alert.png: a seeded history served by
+the real app, in headless Chromium; the alert view's alert was delivered by a real dispatcher
+to the Telegram stand-in (one retry), acknowledged, given a graph snapshot and resolved.
+Run from the checkout: .venv/bin/python scripts/screenshot_history.py"""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import sys
@@ -14,6 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import psycopg2  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
@@ -22,8 +28,10 @@ from bench.common import postgres  # noqa: E402
 from receiver import config, store  # noqa: E402
 from receiver.web.app import create_app  # noqa: E402
 from receiver.webhook_parser import parse  # noqa: E402
+from tests.support.delivery import fast_settings, running, wait_state  # noqa: E402
 from tests.support.payloads import alert, payload  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.standins.telegram import TelegramStandin  # noqa: E402
 
 RULES = [
     ("GlobalGuardDailyLossLimit", "P0", "RiskGuard", "GlobalGuard BLOCK"),
@@ -33,6 +41,64 @@ RULES = [
     ("CrossSyncImbalanceHigh", "P2", "CrossSync", "Inventory Imbalance"),
     ("ArbRouteScorePlunge", "P3", "ArbRoute", "Route Score Plunge"),
 ]
+
+
+def _graph_png(start: datetime) -> bytes:
+    """A snapshot as the graph worker draws one: the series and its threshold."""
+    figure = Figure(figsize=(7, 2.6), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    minutes = list(range(-15, 3))
+    loss = [41_000 + 900 * (m + 15) + (1_500 if m >= -2 else 0) for m in minutes]
+    axes.plot(minutes, loss, color="#D00000", label="d75_riskguard_global_daily_loss_usd")
+    axes.axhline(50_000, color="#555", linestyle="--", label="limit 50000")
+    axes.axvline(0, color="#999", linewidth=0.8)
+    axes.set_xlabel(f"minutes from {start:%H:%M} UTC")
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def _one_alert_lived(dsn: str) -> int:
+    """An alert delivered after one retry, acknowledged, drawn and resolved; its id."""
+    telegram = TelegramStandin().start()
+    try:
+        start = datetime.now(UTC) - timedelta(minutes=6)
+        fired = alert(
+            fingerprint="ffff000000000001",
+            starts_at=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            labels={"tier": "GlobalGuard"},
+        )
+        conn = store.connect(dsn)
+        store.ingest(conn, parse(payload(fired)), ["telegram"])
+        telegram.fail_next(1, 502, "Bad Gateway", method="sendMessage")
+        with running(dsn, fast_settings(telegram)):
+            wait_state(dsn, "sent")
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT id FROM alert_history WHERE fingerprint = 'ffff000000000001'")
+                (alert_id,) = cur.fetchone() or (0,)
+                cur.execute(
+                    """INSERT INTO alert_graph (alert_id, alert_ts, state, expression, threshold,
+                                                png, render_ms, finished_at)
+                       SELECT id, timestamp, 'done', %s, '50000', %s, 180, now()
+                         FROM alert_history WHERE id = %s""",
+                    (
+                        "d75_riskguard_global_daily_loss_usd",
+                        psycopg2.Binary(_graph_png(start)),
+                        alert_id,
+                    ),
+                )
+            store.acknowledge(conn, alert_id, "telegram:@alice", "on it")
+            ended = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            resolved = {**fired, "status": "resolved", "endsAt": ended}
+            store.ingest(conn, parse(payload(resolved)), ["telegram"])
+            wait_state(dsn, "sent")
+        conn.close()
+        return int(alert_id)
+    finally:
+        telegram.stop()
 
 
 def main() -> None:
@@ -56,6 +122,7 @@ def main() -> None:
                 )
             )
         store.ingest(conn, parse(payload(*alerts)), [])
+        alert_id = _one_alert_lived(dsn)
         os.environ.update(DATABASE_URL=dsn, D76_CONFIG_DIR=str(REPO / "config"))
         server = make_server("127.0.0.1", free_port(), create_app(config.load()), threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -75,11 +142,14 @@ def main() -> None:
         try:
             driver.get(f"http://127.0.0.1:{server.server_port}/history?limit=12")
             driver.save_screenshot(str(REPO / "docs" / "history-page.png"))
+            driver.set_window_size(1000, 1500)
+            driver.get(f"http://127.0.0.1:{server.server_port}/history/{alert_id}")
+            driver.save_screenshot(str(REPO / "docs" / "history-alert.png"))
         finally:
             driver.quit()
             server.shutdown()
             conn.close()
-    print("wrote docs/history-page.png")
+    print("wrote docs/history-page.png and docs/history-alert.png")
 
 
 if __name__ == "__main__":

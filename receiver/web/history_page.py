@@ -1,6 +1,8 @@
-"""The history page: alerts with the API's filters, severity colours, Ack buttons, a timeline
-per alert, and alerts per hour (or day) by severity as a server-drawn SVG chart. Plain HTML
-forms, no JavaScript, no external resources.
+"""The history page: alerts with the API's filters, severity colours, Ack buttons, and alerts
+per hour (or day) by severity as a server-drawn SVG chart with axes and a legend
+(``history_chart``). Each alert has its view, /history/<id>: its links (the same as its
+messages carry), its graph snapshot (/history/<id>/graph.png) and its lifecycle as one
+timeline (``alert_timeline``). Plain HTML forms, no JavaScript, no external resources.
 
 When a token is configured, open the page once as /history?token=<token>: the page answers
 with a signed session cookie holding what the token grants (not the token) and redirects to
@@ -10,13 +12,15 @@ its forms carry a CSRF token (``receiver.auth``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import hashlib
+from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import (
     Blueprint,
     Response,
+    current_app,
     g,
     make_response,
     redirect,
@@ -25,15 +29,19 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from markupsafe import escape
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from receiver import query_params, store
+from receiver import links, query_params, store
 from receiver.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from receiver.model import SEVERITIES
+from receiver.model import AlertStatus, Claimed, Kind, Link
+from receiver.store import alert_page
+from receiver.web import alert_timeline
 from receiver.web.api import actor
 from receiver.web.auth import COOKIE, SESSION_MAX_AGE, Session
+from receiver.web.history_chart import chart, unit
 from receiver.web.state import receiver_state
+
+__all__ = ["bp", "chart"]
 
 bp = Blueprint("page", __name__)
 
@@ -106,41 +114,6 @@ def _params() -> query_params.Params:
     return query_params.Params(data)
 
 
-def chart(buckets: list[dict[str, Any]], start: datetime, end: datetime, step: timedelta) -> str:
-    """Stacked bars of alerts per bucket and severity, as inline SVG."""
-    slots: list[datetime] = []
-    moment = start.replace(minute=0, second=0, microsecond=0)
-    if step >= timedelta(days=1):
-        moment = moment.replace(hour=0)
-    while moment < end and len(slots) < 400:
-        slots.append(moment)
-        moment += step
-    counts: dict[tuple[str, str], int] = {(b["bucket"], b["severity"]): b["count"] for b in buckets}
-    totals = [sum(counts.get((s.isoformat(), sev), 0) for sev in SEVERITIES) for s in slots]
-    peak = max(totals, default=0) or 1
-    width, height, bar = 900, 140, max(2.0, 900 / max(len(slots), 1))
-    parts = [
-        f'<svg id="chart" width="{width}" height="{height + 20}" role="img" '
-        f'aria-label="alerts per {"day" if step >= timedelta(days=1) else "hour"}">'
-    ]
-    for i, slot in enumerate(slots):
-        y = float(height)
-        for sev, style in SEVERITIES.items():
-            n = counts.get((slot.isoformat(), sev), 0)
-            if n:
-                h = n / peak * (height - 10)
-                y -= h
-                parts.append(
-                    f'<rect x="{i * bar:.1f}" y="{y:.1f}" width="{bar - 1:.1f}" '
-                    f'height="{h:.1f}" fill="{style.colour}"><title>{escape(slot.isoformat())}'
-                    f" {sev}: {n}</title></rect>"
-                )
-    first = escape(slots[0].isoformat()) if slots else ""
-    parts.append(f'<text x="0" y="{height + 15}" font-size="11">{first} … peak {peak}</text></svg>')
-    legend = " ".join(f'<span class="sev {s}">{s}</span>' for s in SEVERITIES)
-    return "".join(parts) + f"<div>{legend}</div>"
-
-
 @bp.get("/")
 def index() -> ResponseReturnValue:
     return redirect(url_for("page.history"))
@@ -155,6 +128,7 @@ def history_page() -> ResponseReturnValue:
     items: list[dict[str, Any]] = []
     next_cursor = None
     svg = ""
+    step = timedelta(hours=1)
     try:
         filt = query_params.parse_filter(params)
         query_params.check_range(filt, receiver_state().settings.api.max_range_days)
@@ -167,9 +141,7 @@ def history_page() -> ResponseReturnValue:
         )
         with receiver_state().read_db.connection() as conn:
             items, more = store.list_alerts(conn, filt, page.limit, page.after)
-            per_severity = store.bucket_counts(
-                conn, filt, "day" if step >= timedelta(days=1) else "hour", "severity"
-            )
+            per_severity = store.bucket_counts(conn, filt, unit(step), "severity")
         if more:
             next_cursor = query_params.encode_cursor(items[-1]["timestamp"], items[-1]["id"])
         svg = chart(per_severity, filt.start, filt.end, step)
@@ -193,6 +165,7 @@ def history_page() -> ResponseReturnValue:
                 params.all("severity") and ",".join(params.all("severity")).split(",")
             ),
             chart=svg,
+            chart_unit=unit(step),
             error=error,
             csrf=receiver_state().sessions.csrf_token(_session()),
         ),
@@ -201,48 +174,84 @@ def history_page() -> ResponseReturnValue:
     return _with_cookie(response)
 
 
+_LINK_BASE = "d76.link_base"
+
+
+def _link_base() -> links.LinkBase:
+    """The external addresses the dispatcher builds its links on (read once per app)."""
+    base = current_app.extensions.get(_LINK_BASE)
+    if base is None:
+        base = current_app.extensions[_LINK_BASE] = links.base_for(receiver_state().settings)
+    return cast(links.LinkBase, base)
+
+
+def _links(detail: dict[str, Any]) -> list[Link]:
+    """The links the alert's messages carry now: a firing one's (with New silence) while it
+    fires, a resolved one's after."""
+    firing = detail["status"] == AlertStatus.FIRING
+    item = Claimed(
+        id=0,
+        kind=Kind.FIRING if firing else Kind.RESOLVED,
+        target="",
+        priority=0,
+        attempts=0,
+        reply_to=None,
+        alert_id=detail["id"],
+        severity=detail["severity"],
+        source=detail["source"],
+        alertname=detail["alertname"],
+        title=detail["title"],
+        message=detail["message"],
+        status=detail["status"],
+        starts_at=detail["starts_at"],
+        ends_at=detail["ends_at"],
+        labels=dict(detail["labels"] or {}),
+        annotations=dict(detail["annotations"] or {}),
+        generator_url=detail["generator_url"] or "",
+    )
+    return links.for_alert(item, _link_base())
+
+
 @bp.get("/history/<int:alert_id>")
 def alert(alert_id: int) -> ResponseReturnValue:
     if not _allowed("read"):
         raise Unauthorized("open /history?token=<read token> (HISTORY_API_READ_TOKEN)")
     with receiver_state().read_db.connection() as conn:
-        detail = store.alert_detail(conn, alert_id)
+        detail = alert_page.lifecycle(conn, alert_id)
     if detail is None:
         raise NotFound(f"alert {alert_id}: no such alert")
-    timeline: list[dict[str, Any]] = [
-        {"at": detail["starts_at"], "event": "fired", "detail": detail["receiver"]}
-    ]
-    inside = (detail.get("metadata") or {}).get("maintenance")
-    if inside:
-        timeline.append(
-            {"at": detail["starts_at"], "event": "inside maintenance window", "detail": inside}
-        )
-    for n in detail["notifications"]:
-        for attempt in n["attempt_log"]:
-            at = datetime.fromisoformat(str(attempt["at"]))
-            what = f"{n['kind']} → {n['target']}: {attempt['outcome']}"
-            timeline.append(
-                {
-                    "at": at if at.tzinfo else at.replace(tzinfo=UTC),
-                    "event": what,
-                    "detail": attempt["error"] or attempt["message_id"] or "",
-                }
-            )
-    for action in detail["actions"]:
-        timeline.append(
-            {
-                "at": action["at"],
-                "event": action["action"],
-                "detail": f"{action['actor']} {action['detail'] or ''}",
-            }
-        )
-    if detail["ends_at"]:
-        timeline.append({"at": detail["ends_at"], "event": "resolved", "detail": ""})
-    timeline.sort(key=lambda e: e["at"])
     csrf = receiver_state().sessions.csrf_token(_session())
-    return _with_cookie(
-        make_response(render_template("alert.html", a=detail, timeline=timeline, csrf=csrf))
+    page = render_template(
+        "alert.html",
+        a=detail,
+        timeline=alert_timeline.build(detail),
+        links=_links(detail),
+        graph=detail["graph"],
+        when=alert_timeline.when,
+        csrf=csrf,
     )
+    return _with_cookie(make_response(page))
+
+
+# A drawn graph does not change; it is a private page's (a session's), never a shared cache's.
+GRAPH_CACHE = "private, max-age=3600"
+
+
+@bp.get("/history/<int:alert_id>/graph.png")
+def graph(alert_id: int) -> ResponseReturnValue:
+    """The alert's graph snapshot (``alert_graph``, drawn by the graph worker) as a PNG."""
+    if not _allowed("read"):
+        raise Unauthorized("open /history?token=<read token> (HISTORY_API_READ_TOKEN)")
+    with receiver_state().read_db.connection() as conn:
+        png = alert_page.graph_png(conn, alert_id)
+    if png is None:
+        raise NotFound(f"alert {alert_id}: no graph drawn")
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = GRAPH_CACHE
+    response.headers["Content-Disposition"] = f'inline; filename="alert-{alert_id}-graph.png"'
+    response.set_etag(hashlib.sha256(png).hexdigest()[:32])
+    response.make_conditional(request)
+    return _with_cookie(response)
 
 
 @bp.post("/history/<int:alert_id>/ack")

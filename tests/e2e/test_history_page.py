@@ -1,5 +1,6 @@
 """The history page in headless Chromium (Debian's chromium and chromedriver): it loads,
-filters work, the Ack button acknowledges, the timeline shows an alert's lifecycle."""
+filters work, the Ack button acknowledges, the timeline shows an alert's lifecycle, the alert
+view shows its graph snapshot and the chart its axes."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from tests.support.database import query, store_alerts
+from tests.support.graph_snapshots import draw_png, store_graph
 from tests.support.payloads import alert
 from tests.support.ports import free_port
 
@@ -119,3 +121,24 @@ def test_the_page_loads_filters_acks_and_shows_a_timeline(
 def test_a_bad_filter_is_shown_not_crashed(site: str, browser: Any) -> None:
     browser.get(f"{site}/history?from=yesterday")
     assert "from: not a time" in browser.find_element(By.ID, "error").text
+
+
+def test_the_alert_view_shows_its_graph_and_the_chart_its_axes(
+    site: str, browser: Any, database_url: str
+) -> None:
+    store_alerts(database_url, alert(starts_at=_ago(10)))
+    ((alert_id,),) = query(database_url, "SELECT max(id) FROM alert_history")
+    assert isinstance(alert_id, int)
+    store_graph(database_url, alert_id, "done", png=draw_png(320, 160), expression="x > 1")
+    browser.get(f"{site}/history/{alert_id}")
+    image = browser.find_element(By.CSS_SELECTOR, "#graph img")
+    WebDriverWait(browser, 10).until(lambda _: image.get_property("complete"))
+    assert image.get_property("naturalWidth") == 320  # loaded and decoded, CSP and all
+    assert image.get_property("naturalHeight") == 160
+    links = browser.find_elements(By.CSS_SELECTOR, "#links a")
+    assert [a.text for a in links] == ["History", "Runbook", "Graph", "New silence"]
+
+    browser.get(f"{site}/history")
+    titles = browser.find_elements(By.CSS_SELECTOR, "#chart .axis-title")
+    assert [t.text for t in titles] == ["alerts per hour", "time (UTC)"]
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart .bar"), "the chart has no bars"
