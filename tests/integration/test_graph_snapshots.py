@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg2
-from flask.testing import FlaskClient
 import pytest
+from flask.testing import FlaskClient
 
 from receiver import config, store
 from receiver.graphs.worker import GraphWorker
