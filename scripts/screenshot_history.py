@@ -5,7 +5,6 @@ Run from the checkout: .venv/bin/python scripts/screenshot_history.py"""
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import sys
@@ -18,14 +17,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import psycopg2  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from bench.common import postgres  # noqa: E402
 from receiver import config, store  # noqa: E402
+from receiver.graphs.prometheus import Series  # noqa: E402
+from receiver.graphs.render import render, unit_of  # noqa: E402
 from receiver.web.app import create_app  # noqa: E402
 from receiver.webhook_parser import parse  # noqa: E402
 from tests.support.delivery import fast_settings, running, wait_state  # noqa: E402
@@ -44,21 +43,23 @@ RULES = [
 
 
 def _graph_png(start: datetime) -> bytes:
-    """A snapshot as the graph worker draws one: the series and its threshold."""
-    figure = Figure(figsize=(7, 2.6), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    minutes = list(range(-15, 3))
-    loss = [41_000 + 900 * (m + 15) + (1_500 if m >= -2 else 0) for m in minutes]
-    axes.plot(minutes, loss, color="#D00000", label="d75_riskguard_global_daily_loss_usd")
-    axes.axhline(50_000, color="#555", linestyle="--", label="limit 50000")
-    axes.axvline(0, color="#999", linewidth=0.8)
-    axes.set_xlabel(f"minutes from {start:%H:%M} UTC")
-    axes.legend(loc="upper left", fontsize=8)
-    figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    """A snapshot drawn as the graph worker draws one (``receiver.graphs.render``): the day's
+    loss crossing its limit."""
+    now = datetime.now(UTC)
+    begin = start - timedelta(minutes=30)
+    times = [begin.timestamp() + 10 * i for i in range(int((now - begin).total_seconds() // 10))]
+    loss = [min(58_000.0, 38_000 + 11 * (t - begin.timestamp())) for t in times]
+    series = Series({"__name__": "d75_riskguard_global_daily_loss_usd"}, times, loss)
+    return render(
+        title="[P0] GlobalGuard BLOCK",
+        subtitle="d75_riskguard_global_daily_loss_usd > 50000",
+        series=[series],
+        threshold=50_000.0,
+        fired_at=start,
+        unit=unit_of("d75_riskguard_global_daily_loss_usd"),
+        start=begin,
+        end=now,
+    )
 
 
 def _one_alert_lived(dsn: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -36,13 +37,20 @@ def test_a_p0_text_arrives_first_and_its_graph_follows_as_a_reply_photo(
     assert photo.chat_id == page.chat_id and "[P0] GlobalGuard BLOCK" in photo.text
     rows = query(
         database_url,
-        """SELECT g.state, g.expression, g.threshold, length(g.png) FROM alert_graph g
+        """SELECT g.state, g.expression, g.threshold, length(g.png), g.alert_id FROM alert_graph g
              JOIN alert_history a ON a.id = g.alert_id
             WHERE a.alertname = 'GlobalGuardDailyLossLimit'""",
     )
-    ((state, expression, threshold, size),) = rows
+    ((state, expression, threshold, size, alert_id),) = rows
     assert (state, expression) == ("done", "d75_riskguard_global_daily_loss_usd")
     assert threshold == 'd75_alert_threshold{threshold="global_daily_loss_usd"}'
     assert size == len(photo.photo)
+    # The same picture on the alert's history page.
+    page_url = f"{pipeline.url('receiver')}/history/{alert_id}"
+    with urllib.request.urlopen(f"{page_url}/graph.png", timeout=10) as answer:
+        assert answer.headers["Content-Type"] == "image/png"
+        assert answer.read() == photo.photo
+    with urllib.request.urlopen(page_url, timeout=10) as answer:
+        assert f'src="/history/{alert_id}/graph.png"' in answer.read().decode()
     if os.environ.get("D76_SAVE_GRAPH"):
         Path(os.environ["D76_SAVE_GRAPH"]).write_bytes(photo.photo)
