@@ -35,7 +35,7 @@ run: install ## start the whole stack on 127.0.0.1 with the D75 simulator (Ctrl-
 run-ha: install ## the same, highly available: two clustered Alertmanagers, receivers, dispatchers
 	@$(PY) -m stack run --ha
 
-reload: venv ## apply edited prometheus/rules/*.yml, alertmanager.yml and config/maintenance.yml to the running stack
+reload: venv ## apply edited rules, alertmanager.yml, config/maintenance.yml and config/templates/ to the running stack
 	@$(PY) -m stack reload
 
 test: install lint ## lint, then every test against real Prometheus, Alertmanager and PostgreSQL

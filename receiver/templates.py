@@ -78,6 +78,7 @@ SLACK = Layout("slack", "slack", ".json.j2", markup.SLACK)
 EMAIL_HTML = Layout("email_html", "email", ".html.j2", markup.EMAIL_HTML)
 EMAIL_TEXT = Layout("email_text", "email", ".txt.j2", markup.EMAIL_TEXT)
 LAYOUTS = (TELEGRAM, SLACK, EMAIL_HTML, EMAIL_TEXT)
+BY_NAME = {layout.name: layout for layout in LAYOUTS}
 KINDS = (Kind.FIRING, Kind.RESOLVED, Kind.REMINDER, Kind.ESCALATION)  # what templates lay out
 
 
@@ -306,8 +307,20 @@ class Templates:
                 return name
         return layout.default
 
-    def path_of(self, name: str) -> str:
-        return self._sources[name].path
+    def template_for(self, layout: str, item: Claimed) -> str:
+        """``lookup`` by the layout's name (telegram, slack, email_html, email_text)."""
+        return self.lookup(BY_NAME[layout], item)
+
+    def try_alert(self, item: Claimed, links: Sequence[Link] = ()) -> None:
+        """Render the operator's templates an alert uses; raise TemplateError where one fails
+        (delivery would lay that message out with the default instead)."""
+        for layout in LAYOUTS:
+            name = self.lookup(layout, item)
+            if name != layout.default:
+                try:
+                    self.render(layout, name, item, links)
+                except Exception as exc:
+                    raise self._error(exc, name, item.kind) from None
 
     # -- rendering ----------------------------------------------------------------------------
 
