@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jinja2 import Undefined
 from markupsafe import Markup
 
 from receiver.messages import (
@@ -98,6 +99,8 @@ def nl2br(value: Any) -> Markup:
 
 
 def _slack_strings(value: Any) -> Any:
+    if isinstance(value, Undefined):  # a label the alert lacks: empty (a misspelt name raises)
+        value = str(value)
     if isinstance(value, str):
         return slack_escape(value)
     if isinstance(value, dict):
