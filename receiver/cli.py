@@ -19,8 +19,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg2
+
 from receiver import config, query_params, store
 from receiver.errors import BadRequest, InvalidPayload
+from receiver.model import Claimed
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,23 +146,34 @@ def run_summary(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0 if outcome == "sent" or outcome.startswith("already") else 1
 
 
-def _preview_items(settings: config.Settings, alert: str) -> list[Any]:
-    """The alerts to preview: one of the history (an id) or each of a payload file ("-":
-    standard input). Raises _Refused with the one line to print."""
+class _Refused(Exception):
+    """What preview refuses, as the one line it prints and its exit status."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _from_history(settings: config.Settings, alert_id: int) -> Claimed:
     from receiver import preview
 
-    if alert.isdigit():
+    try:
+        conn = store.connect(settings.dsn)
         try:
-            conn = store.connect(settings.dsn)
-        except store.UNAVAILABLE as exc:
-            raise _Refused(f"cannot reach PostgreSQL (DATABASE_URL): {exc}".strip(), 1) from None
-        try:
-            item = preview.from_history(conn, int(alert))
+            item = preview.from_history(conn, alert_id)
         finally:
             conn.close()
-        if item is None:
-            raise _Refused(f"alert {alert}: no such alert", 1)
-        return [item]
+    except (*store.UNAVAILABLE, psycopg2.Error) as exc:
+        reason = " ".join(str(exc).split())  # psycopg2 says it on several lines
+        raise _Refused(f"cannot read the alert (DATABASE_URL): {reason}", 1) from None
+    if item is None:
+        raise _Refused(f"alert {alert_id}: no such alert", 1)
+    return item
+
+
+def _from_payload(alert: str) -> list[Claimed]:
+    from receiver import preview
+
     try:
         text = sys.stdin.read() if alert == "-" else Path(alert).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -176,12 +190,6 @@ def _preview_items(settings: config.Settings, alert: str) -> list[Any]:
     return items
 
 
-class _Refused(Exception):
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def run_preview(settings: config.Settings, args: argparse.Namespace) -> int:
     """Print what each channel would send: a header line per channel, then the message."""
     from receiver import links, preview, templates
@@ -193,7 +201,12 @@ def run_preview(settings: config.Settings, args: argparse.Namespace) -> int:
             raise _Refused(f"{args.templates}: not a directory")
         layouts = templates.load(directory)
         use_templates(layouts)
-        items = _preview_items(settings, args.alert)
+        # An id is an alert of the history; anything else a payload file ("-": standard input).
+        items = (
+            [_from_history(settings, int(args.alert))]
+            if args.alert.isdigit()
+            else _from_payload(args.alert)
+        )
         base = links.base_for(settings)
         shown = []
         for item in (preview.as_kind(i, args.kind, settings) for i in items):
