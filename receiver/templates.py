@@ -251,8 +251,10 @@ def _environment(layout: Layout, loader: BaseLoader) -> Environment:
         )
     elif layout is EMAIL_HTML:
         env.filters.update(fit=fmt.finalize, nl2br=markup.nl2br)
-    else:
+    elif layout is EMAIL_TEXT:
         env.filters.update(fit=str, strip_markup=messages.strip_markup)
+    else:
+        env.filters["fit"] = fmt.finalize
     return env
 
 
@@ -329,23 +331,25 @@ class Templates:
     ) -> str:
         """Telegram HTML, at most 4096 characters (cut after rendering, never inside a tag or
         an entity, if a template writes more)."""
-        return str(self._render(TELEGRAM, item, links, notes))
+        return str(self.message(TELEGRAM, item, links, notes))
 
     def slack_body(self, item: Claimed, links: Sequence[Link] = ()) -> dict[str, Any]:
         """The Slack payload (``text``, ``attachments``), each section within Slack's limits."""
-        body = self._render(SLACK, item, links)
+        body = self.message(SLACK, item, links)
         assert isinstance(body, dict)
         return body
 
     def email_html(self, item: Claimed, links: Sequence[Link] = ()) -> str:
-        return str(self._render(EMAIL_HTML, item, links))
+        return str(self.message(EMAIL_HTML, item, links))
 
     def email_text(self, item: Claimed, links: Sequence[Link] = ()) -> str:
-        return str(self._render(EMAIL_TEXT, item, links))
+        return str(self.message(EMAIL_TEXT, item, links))
 
-    def _render(
+    def message(
         self, layout: Layout, item: Claimed, links: Sequence[Link], notes: Sequence[str] = ()
     ) -> str | dict[str, Any]:
+        """An alert's message in ``layout``: its operator's template, or the default when it
+        has none or that one fails on this alert (logged, naming the file and line)."""
         name = self.lookup(layout, item)
         if name != layout.default:
             try:
