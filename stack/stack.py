@@ -372,7 +372,7 @@ class Stack:
                 os.kill(pid, signal.SIGHUP)
                 told.append(name)
         if told:
-            self.progress(f"{' and '.join(told)} read the message templates again")
+            self.progress(f"asked {' and '.join(told)} to read the message templates again")
         else:
             self.progress("no dispatcher running: the templates apply when one starts")
 
