@@ -56,11 +56,12 @@ format: venv ## reformat the code with ruff
 docs: venv ## regenerate docs/METRICS.md from the exporter and the rules
 	@$(PY) scripts/metrics_doc.py
 
-check-config: system ## promtool and amtool checks of the rules, the Alertmanager config and the maintenance windows
+check-config: system venv ## promtool and amtool checks of the rules, the Alertmanager config and the maintenance windows; the receiver's settings and templates
 	@promtool check config prometheus/prometheus.yml
 	@promtool test rules prometheus/tests/*.yml
 	@amtool check-config alertmanager/alertmanager.yml
 	@$(PY) -m stack check
+	@$(PY) -m receiver check
 
 clean: ## remove the virtualenv and the local state (.d76: database, TSDB, logs)
 	rm -rf $(VENV) .d76
