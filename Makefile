@@ -35,7 +35,7 @@ run: install ## start the whole stack on 127.0.0.1 with the D75 simulator (Ctrl-
 run-ha: install ## the same, highly available: two clustered Alertmanagers, receivers, dispatchers
 	@$(PY) -m stack run --ha
 
-reload: venv ## apply edited prometheus/rules/*.yml, alertmanager.yml and config/maintenance.yml to the running stack
+reload: venv ## apply edited rules, alertmanager.yml, config/maintenance.yml and config/templates/ to the running stack
 	@$(PY) -m stack reload
 
 test: install lint ## lint, then every test against real Prometheus, Alertmanager and PostgreSQL
@@ -56,11 +56,12 @@ format: venv ## reformat the code with ruff
 docs: venv ## regenerate docs/METRICS.md from the exporter and the rules
 	@$(PY) scripts/metrics_doc.py
 
-check-config: system ## promtool and amtool checks of the rules, the Alertmanager config and the maintenance windows
+check-config: system venv ## promtool and amtool checks of the rules, the Alertmanager config and the maintenance windows; the receiver's settings and templates
 	@promtool check config prometheus/prometheus.yml
 	@promtool test rules prometheus/tests/*.yml
 	@amtool check-config alertmanager/alertmanager.yml
 	@$(PY) -m stack check
+	@$(PY) -m receiver check
 
 clean: ## remove the virtualenv and the local state (.d76: database, TSDB, logs)
 	rm -rf $(VENV) .d76

@@ -7,18 +7,21 @@ summary   mail (or print) a day's summary report
 history   list alerts (same filters as GET /api/v1/alerts)
 ack       acknowledge one alert, or every alert matching a filter
 prune     delete history older than the retention
+preview   print what each channel would send for an alert (an id, or a webhook payload file)
+check     check the settings and the message templates, and exit
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from d76secrets import install_log_redaction
-from receiver import cli, config, store
+from receiver import cli, config, store, templates
 
 log = logging.getLogger("d76.receiver")
 Settings = config.Settings
@@ -29,6 +32,8 @@ class Command:
     help: str
     run: Callable[[Settings, argparse.Namespace], int]
     arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+    database: bool = True  # needs DATABASE_URL, and migrates first
+    templates: bool = False  # the message templates are checked before it starts
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -53,9 +58,18 @@ def _dispatch(settings: Settings, args: argparse.Namespace) -> int:
     return dispatch_main(settings)
 
 
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    found = templates.load(settings.templates.directory)  # checked once already: cheap
+    names = ", ".join(found.overrides) or "none"
+    print(f"settings and message templates valid; operator templates in {found.directory}: {names}")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
-    "serve": Command("run the webhook receiver under gunicorn", _serve, _serve_arguments),
-    "dispatch": Command("run the delivery loop", _dispatch),
+    "serve": Command(
+        "run the webhook receiver under gunicorn", _serve, _serve_arguments, templates=True
+    ),
+    "dispatch": Command("run the delivery loop", _dispatch, templates=True),
     "migrate": Command("apply database migrations and exit", lambda settings, args: 0),
     "summary": Command(
         "mail (or --print) a day's summary report", cli.run_summary, cli.summary_arguments
@@ -69,6 +83,18 @@ COMMANDS: dict[str, Command] = {
         cli.ack_arguments,
     ),
     "prune": Command("delete history older than the retention", cli.run_prune, cli.prune_arguments),
+    "preview": Command(
+        "print what each channel would send for an alert id or an Alertmanager payload file",
+        cli.run_preview,
+        cli.preview_arguments,
+        database=False,  # a payload file needs none; an alert id connects itself
+    ),
+    "check": Command(
+        "check the settings and the message templates, and exit",
+        _check,
+        database=False,
+        templates=True,
+    ),
 }
 
 
@@ -82,17 +108,26 @@ def main(argv: list[str] | None = None) -> int:
     for name, command in COMMANDS.items():
         command.arguments(sub.add_parser(name, help=command.help))
     args = parser.parse_args(argv)
+    if args.command == "dispatch":
+        # `make reload` sends SIGHUP to read the templates again: a dispatcher still starting
+        # (it reads them then anyway) must not end on it.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     install_log_redaction()  # before anything can log a token (gunicorn's handlers included)
+    command = COMMANDS[args.command]
     try:
         settings = config.load()
-        dsn = settings.dsn
+        if command.templates:  # a broken template stops it here, naming its file and line
+            templates.load(settings.templates.directory)
+        dsn = settings.dsn if command.database else None
     except config.ConfigError as exc:
         print(f"d76 receiver: {exc}", file=sys.stderr)
         return 2
+    if dsn is None:
+        return command.run(settings, args)
     try:
         applied = store.migrate(dsn)
     except store.UNAVAILABLE as exc:
@@ -100,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if applied:
         log.info("applied %s database migration(s)", applied)
-    return COMMANDS[args.command].run(settings, args)
+    return command.run(settings, args)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ python -m receiver history --since 24h --severity P0,P1 [--label exchange:Upbit]
 python -m receiver ack 42 --by alice [--comment "on it"]
 python -m receiver ack --since 1h --severity P2 --by alice      # every match
 python -m receiver prune [--keep-days 400]
+python -m receiver preview 42 [--channel telegram] [--kind reminder]   # an alert of the history
+python -m receiver preview payload.json [--templates DIR]             # an Alertmanager body
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import psycopg2
+
 from receiver import config, query_params, store
-from receiver.errors import BadRequest
+from receiver.errors import BadRequest, InvalidPayload
+from receiver.model import Claimed
 
 
 def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +146,84 @@ def run_summary(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0 if outcome == "sent" or outcome.startswith("already") else 1
 
 
+class _Refused(Exception):
+    """What preview refuses, as the one line it prints and its exit status."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _from_history(settings: config.Settings, alert_id: int) -> Claimed:
+    from receiver import preview
+
+    try:
+        conn = store.connect(settings.dsn)
+        try:
+            item = preview.from_history(conn, alert_id)
+        finally:
+            conn.close()
+    except (*store.UNAVAILABLE, psycopg2.Error) as exc:
+        reason = " ".join(str(exc).split())  # psycopg2 says it on several lines
+        raise _Refused(f"cannot read the alert (DATABASE_URL): {reason}", 1) from None
+    if item is None:
+        raise _Refused(f"alert {alert_id}: no such alert", 1)
+    return item
+
+
+def _from_payload(alert: str) -> list[Claimed]:
+    from receiver import preview
+
+    try:
+        text = sys.stdin.read() if alert == "-" else Path(alert).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise _Refused(f"{alert}: cannot be read: {reason}") from None
+    try:
+        items = preview.from_payload(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise _Refused(f"{alert}: not JSON: {exc}") from None
+    except InvalidPayload as exc:
+        raise _Refused(f"{alert}: not an Alertmanager webhook payload: {exc}") from None
+    if not items:
+        raise _Refused(f"{alert}: the payload has no alerts")
+    return items
+
+
+def run_preview(settings: config.Settings, args: argparse.Namespace) -> int:
+    """Print what each channel would send: a header line per channel, then the message."""
+    from receiver import links, preview, templates
+    from receiver.channels.registry import use_templates
+
+    try:
+        directory = Path(args.templates) if args.templates else settings.templates.directory
+        if args.templates and not Path(args.templates).is_dir():
+            raise _Refused(f"{args.templates}: not a directory")
+        layouts = templates.load(directory)
+        use_templates(layouts)
+        # An id is an alert of the history; anything else a payload file ("-": standard input).
+        items = (
+            [_from_history(settings, int(args.alert))]
+            if args.alert.isdigit()
+            else _from_payload(args.alert)
+        )
+        base = links.base_for(settings)
+        shown = []
+        for item in (preview.as_kind(i, args.kind, settings) for i in items):
+            found = preview.links_for(item, base)
+            layouts.try_alert(item, found)  # delivery would fall back to the default: say why
+            shown.append((item, found))
+    except _Refused as exc:
+        print(f"d76: {exc}", file=sys.stderr)
+        return exc.status
+    except config.ConfigError as exc:  # a broken template, DATABASE_URL unset
+        print(f"d76: {exc}", file=sys.stderr)
+        return 2
+    channels = [args.channel] if args.channel else list(preview.CHANNELS)
+    print("\n\n".join(preview.show(c, item, found) for item, found in shown for c in channels))
+    return 0
+
+
 def history_arguments(parser: argparse.ArgumentParser) -> None:
     add_filter_arguments(parser)
     parser.add_argument("--limit", type=int, default=query_params.DEFAULT_LIMIT)
@@ -154,6 +239,25 @@ def ack_arguments(parser: argparse.ArgumentParser) -> None:
 
 def prune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-days", type=int, help="default: api.retention_days (400)")
+
+
+def preview_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "alert",
+        help="an alert id of the history, or a file holding an Alertmanager webhook body "
+        "(JSON; - reads standard input)",
+    )
+    parser.add_argument("--channel", choices=("telegram", "slack", "email"), help="only this one")
+    parser.add_argument(
+        "--kind",
+        choices=("firing", "resolved", "reminder", "escalation"),
+        help="the message of this kind (default: firing while it fires, else resolved)",
+    )
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        help="operator templates to use instead of templates.directory (to try one out)",
+    )
 
 
 def summary_arguments(parser: argparse.ArgumentParser) -> None:

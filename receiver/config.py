@@ -13,12 +13,20 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from d76config import ConfigError, StrictSettings, environment, load_section, validate_section
+from d76config import (
+    ConfigError,
+    StrictSettings,
+    config_dir,
+    environment,
+    load_section,
+    validate_section,
+)
 from receiver import model
 from receiver.config_loop import (
     CHAT_NAME,
@@ -212,6 +220,14 @@ class Links(StrictSettings):
         return _external(value)
 
 
+class MessageTemplates(StrictSettings):
+    """Operators' message templates (``receiver.templates``: names, lookup, the check)."""
+
+    # The directory of the overrides, relative to the config directory (``load()`` resolves
+    # it; default templates/). None, as settings built in code have it: the defaults alone.
+    directory: Path | None = None
+
+
 class Routing(StrictSettings):
     receivers: dict[str, list[str]] = Field(default_factory=dict)
     default_targets: list[str] = Field(default_factory=lambda: ["telegram"])
@@ -298,6 +314,7 @@ class Settings(StrictSettings):
     mute: Mute = Mute()
     links: Links = Links()
     graphs: Graphs = Graphs()
+    templates: MessageTemplates = MessageTemplates()
 
     def link_urls(self) -> tuple[str, str, str | None]:
         """(receiver, Alertmanager, Prometheus or None) for the links in messages. Unset, the
@@ -443,12 +460,21 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                 _set_path(data, path, value)
     data["environment"] = environment()
     settings = validate_section("receiver", Settings, data)
+    settings = _templates_in_config_dir(settings)
     if "remind_after_minutes" in settings.dispatcher.model_fields_set:
         log.warning(
             "receiver.dispatcher.remind_after_minutes is superseded by receiver.escalation "
             "(<severity>.remind_every_minutes); it still fills what escalation leaves unset"
         )
     return _buttons_need_allowlist_in_prod(settings)
+
+
+def _templates_in_config_dir(settings: Settings) -> Settings:
+    """templates.directory relative to the config directory, as the exporter's thresholds_file
+    (an absolute path stays)."""
+    directory = config_dir() / (settings.templates.directory or Path("templates"))
+    templates = settings.templates.model_copy(update={"directory": directory})
+    return settings.model_copy(update={"templates": templates})
 
 
 def _buttons_need_allowlist_in_prod(settings: Settings) -> Settings:

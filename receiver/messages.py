@@ -1,13 +1,15 @@
-"""Message text per channel, laid out like the seed's examples.
+"""How messages read, per channel: the helpers every layout uses, and the texts that have no
+template (digests, buttons, action lines).
 
     🔴 [P0] GlobalGuard BLOCK
     Reason: Global Daily Loss Limit
     Daily Loss: $55,000 / $50,000 (limit)
     Action: Trading HALTED until next day
 
-Every value that comes from labels or annotations is escaped for the channel's markup.
-Longer than the house's usual module (~330 lines): every channel's text of every kind
-(firing, reminder, escalation, resolved, digest, action lines) shares its helpers here.
+An alert's message itself is laid out by a template (``receiver/default_templates/``, or an
+operator's: ``receiver.templates``), which calls the helpers here. ``telegram_text``,
+``slack_body``, ``email_html`` and ``plain_text`` are the default layouts. Every value that
+comes from labels or annotations is escaped for the channel's markup.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from receiver.model import (
     ESCALATION_EMOJI,
@@ -30,22 +33,26 @@ from receiver.model import (
     severity,
 )
 
+if TYPE_CHECKING:
+    from receiver.templates import Templates
+
 TELEGRAM_LIMIT = 4096  # characters per message, after entity parsing
 # Labels shown as "Key: value" when the description does not already say them. `engine` names
 # the D75 engine (a Prometheus target label) when several are watched.
 SCOPE_LABELS = ("engine", "exchange", "category", "route", "symbol", "tier")
 
 
-def _escape(text: str) -> str:
+def telegram_escape(text: str) -> str:
+    """Telegram HTML: <, > and & as entities (quotes need none)."""
     return html.escape(text, quote=False)
 
 
-def _slack_escape(text: str) -> str:
+def slack_escape(text: str) -> str:
     """Slack's three control characters (https://api.slack.com/reference/surfaces/formatting)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def escape_within(text: str, limit: int, escape: Callable[[str], str] = _escape) -> str:
+def escape_within(text: str, limit: int, escape: Callable[[str], str] = telegram_escape) -> str:
     """Escape ``text`` for a channel's markup and cut it to ``limit`` characters without
     splitting an entity; a cut text ends with "…". Telegram HTML unless ``escape`` says."""
     escaped = escape(text)
@@ -59,10 +66,10 @@ def escape_within(text: str, limit: int, escape: Callable[[str], str] = _escape)
 
 
 def slack_within(text: str, limit: int) -> str:
-    return escape_within(text, limit, _slack_escape)
+    return escape_within(text, limit, slack_escape)
 
 
-def _when(moment: datetime | None) -> str:
+def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
 
 
@@ -77,7 +84,7 @@ def headline_prefix(item: Claimed) -> str:
     return ""
 
 
-def _emoji(item: Claimed) -> str:
+def emoji(item: Claimed) -> str:
     """Resolved and reminder marks; a firing shows its severity's, or the rule's own ``emoji``
     annotation where the seed's example uses another (at most 4 characters, no text)."""
     if item.kind == Kind.RESOLVED:
@@ -114,60 +121,41 @@ def telegram_links(links: Sequence[Link]) -> str:
     whole message whose URL button it finds invalid (``http://localhost:…``), and a text link
     survives every edit of the message."""
     anchors = [
-        f'<a href="{html.escape(link.url, quote=True)}">{_escape(link.label)}</a>' for link in links
+        f'<a href="{html.escape(link.url, quote=True)}">{telegram_escape(link.label)}</a>'
+        for link in links
     ]
     return f"🔗 {' · '.join(anchors)}" if anchors else ""
 
 
+def telegram_mentions(item: Claimed) -> str:
+    """The @usernames an escalation calls on, as Telegram shows them (it knows @usernames)."""
+    return " ".join(m for m in item.mentions if m.startswith("@"))
+
+
+def slack_mentions(item: Claimed) -> str:
+    """An escalation's people as Slack mrkdwn: a member id as ``<@U…>`` (Slack notifies it),
+    an @name as it is. From the settings, never from an alert."""
+    return " ".join(m if m.startswith("@") else f"<@{m}>" for m in item.mentions)
+
+
+def _defaults() -> Templates:
+    from receiver.templates import defaults  # the templates call back into this module
+
+    return defaults()
+
+
 def telegram_text(item: Claimed, links: Sequence[Link] = (), notes: Sequence[str] = ()) -> str:
-    """Telegram HTML for one alert notification (firing, resolved or reminder). ``notes``
-    (Telegram HTML already) follow the alert's own lines, and the row of links ends it."""
-    title = escape_within(item.title, 200)
-    head = f"{_emoji(item)} <b>[{_escape(item.severity)}] {headline_prefix(item)}{title}</b>"
-    lines = [head]
-    description = body(item)
-    tail = []
-    action = item.annotations.get("action")
-    if action and item.kind == Kind.FIRING:
-        tail.append(f"Action: {escape_within(action, 500)}")
-    risk = risk_snapshot(item)
-    if risk:
-        tail.append(escape_within(risk, RISK_LIMIT))
-    # The seed's lines come first; what the product adds (scope the rule did not write, the
-    # outcome, the alert's name and time) follows them.
-    for label in SCOPE_LABELS:
-        value = item.labels.get(label)
-        if value and f"{label.title()}:" not in description:
-            tail.append(f"{label.title()}: {escape_within(value, 200)}")
-    if item.kind == Kind.RESOLVED:
-        if item.fired_and_resolved:
-            tail.append(f"Fired: {_when(item.starts_at)} (not delivered before it resolved)")
-        tail.append(f"Resolved: {_when(item.ends_at)}")
-    if item.kind == Kind.REMINDER:
-        tail.append("Still firing and not acknowledged")
-    if item.kind == Kind.ESCALATION:
-        tail.append("Not acknowledged in time: escalated")
-        names = [m for m in item.mentions if m.startswith("@")]  # Telegram knows @usernames
-        if names:
-            tail.append(f"Attention: {escape_within(' '.join(names), 500)}")
-    tail.append(
-        f"<i>{escape_within(item.alertname, 200)} · {escape_within(item.source, 60)}"
-        f" · since {_when(item.starts_at)}</i>"
-    )
-    tail.extend(notes)
-    row = telegram_links(links)
-    if row:
-        tail.append(row)
-    if description:
-        used = sum(len(line) + 1 for line in lines + tail)
-        lines.append(escape_within(description, TELEGRAM_LIMIT - used - 1))
-    return "\n".join(lines + tail)
+    """Telegram HTML for one alert notification (firing, resolved, reminder, escalation), as
+    the default template lays it out. ``notes`` (Telegram HTML already) follow the alert's own
+    lines, and the row of links ends it."""
+    return _defaults().telegram_text(item, links, notes)
 
 
 SLACK_SECTION_LIMIT = 3000  # characters of mrkdwn text in one section block
 
 
-def _colour(item: Claimed) -> str:
+def colour(item: Claimed) -> str:
+    """Slack's bar and the email heading: the severity's colour, green once resolved."""
     return RESOLVED_COLOUR if item.kind == Kind.RESOLVED else severity(item.severity).colour
 
 
@@ -191,67 +179,20 @@ def slack_link_blocks(links: Sequence[Link]) -> list[dict[str, object]]:
 
 
 def slack_body(item: Claimed, links: Sequence[Link] = ()) -> dict[str, object]:
-    """An incoming-webhook payload: Block Kit inside an attachment coloured by severity."""
-    resolved = item.kind == Kind.RESOLVED
-    head = f"{_emoji(item)} [{item.severity}] {headline_prefix(item)}{item.title}"
-    fields = [
-        {"type": "mrkdwn", "text": f"*{label.title()}:* {slack_within(value, 200)}"}
-        for label in SCOPE_LABELS
-        if (value := item.labels.get(label))
-    ]
-    blocks: list[dict[str, object]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{slack_within(head, 300)}*"}}
-    ]
-    if fields:
-        blocks.append({"type": "section", "fields": fields[:10]})
-    description = body(item)
-    if description:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": slack_within(description, SLACK_SECTION_LIMIT)},
-            }
-        )
-    action = item.annotations.get("action")
-    if action and not resolved:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*Action:* {slack_within(action, 500)}"},
-            }
-        )
-    risk = risk_snapshot(item)
-    if risk:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": slack_within(risk, RISK_LIMIT)}}
-        )
-    if item.kind == Kind.ESCALATION:
-        # Slack notifies a member named as <@U…>; an @name is shown as it is.
-        people = " ".join(m if m.startswith("@") else f"<@{m}>" for m in item.mentions)
-        text = "*Not acknowledged in time: escalated.*" + (f" {people}" if people else "")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    context = f"{item.alertname} · {item.source} · since {_when(item.starts_at)}"
-    if resolved:
-        context += f" · resolved {_when(item.ends_at)}"
-    blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": slack_within(context, 300)}]}
-    )
-    blocks.extend(slack_link_blocks(links))
-    return {
-        "text": slack_within(head, 300),
-        "attachments": [{"color": _colour(item), "blocks": blocks}],
-    }
+    """An incoming-webhook payload (Block Kit inside an attachment coloured by severity), as
+    the default template lays it out."""
+    return _defaults().slack_body(item, links)
 
 
 def slack_resolved_parent(item: Claimed) -> str:
     """What an alert's Slack message says once it resolved (app mode updates it)."""
     head = f"{RESOLVED_EMOJI} [{item.severity}] RESOLVED: {item.title}"
-    return slack_within(f"{head} (resolved {_when(item.ends_at)})", 3000)
+    return slack_within(f"{head} (resolved {when(item.ends_at)})", 3000)
 
 
 def slack_action_text(item: Claimed, actions: list[Action]) -> str:
     """An alert's Slack message after someone acted on it from Slack (app mode)."""
-    lines = [slack_within(f"{_emoji(item)} [{item.severity}] {item.title}", 300)]
+    lines = [slack_within(f"{emoji(item)} [{item.severity}] {item.title}", 300)]
     lines += [strip_markup(line) for line in telegram_action_lines(actions)]
     return "\n".join(lines)
 
@@ -296,15 +237,15 @@ def digest_plain(digest: Digest) -> str:
 
 def telegram_digest_text(digest: Digest) -> str:
     """One message for the notifications folded during a storm; the counts add up."""
-    head = _escape(DIGEST_HEAD.format(folded=digest.folded)).replace("+", "<b>+", 1)
+    head = telegram_escape(DIGEST_HEAD.format(folded=digest.folded)).replace("+", "<b>+", 1)
     head = head.replace(" more", " more</b>", 1)
-    lines = digest_lines(digest, _escape)
+    lines = digest_lines(digest, telegram_escape)
     return "\n".join([f"📦 {head}:", *lines, f"<i>{DIGEST_FOOT}</i>"])
 
 
 def slack_digest_body(digest: Digest) -> dict[str, object]:
     text = f"📦 {DIGEST_HEAD.format(folded=digest.folded)}"
-    lines = digest_lines(digest, _slack_escape, SLACK_SECTION_LIMIT)
+    lines = digest_lines(digest, slack_escape, SLACK_SECTION_LIMIT)
     section = {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": DIGEST_FOOT}]}
     head = {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}
@@ -317,28 +258,8 @@ def email_subject(item: Claimed) -> str:
 
 
 def email_html(item: Claimed, links: Sequence[Link] = ()) -> str:
-    """The message as a small HTML document; every value escaped."""
-    esc = html.escape
-    anchors = " · ".join(f"<a href='{esc(link.url)}'>{esc(link.label)}</a>" for link in links)
-    rows = "".join(
-        f"<tr><th align='left'>{esc(label.title())}</th><td>{esc(value)}</td></tr>"
-        for label in SCOPE_LABELS
-        if (value := item.labels.get(label))
-    )
-    colour = _colour(item)
-    description = esc(body(item)).replace("\n", "<br>")
-    action = item.annotations.get("action", "")
-    risk = esc(risk_snapshot(item)).replace("\n", "<br>")
-    return (
-        f"<html><body><h2 style='color:{colour}'>{esc(email_subject(item))}</h2>"
-        f"<table>{rows}</table><p style='white-space:pre-wrap'>{description}</p>"
-        + (f"<p><b>Action:</b> {esc(action)}</p>" if action and item.kind == Kind.FIRING else "")
-        + (f"<p style='white-space:pre-wrap'>{risk}</p>" if risk else "")
-        + f"<p><small>{esc(item.alertname)} · {esc(item.source)} · since "
-        f"{_when(item.starts_at)}</small></p>"
-        + (f"<p>{anchors}</p>" if anchors else "")
-        + "</body></html>"
-    )
+    """The message as a small HTML document, every value escaped (the default template)."""
+    return _defaults().email_html(item, links)
 
 
 _TAG = re.compile(r"</?(?:b|i|code|pre)>")
@@ -353,8 +274,8 @@ def strip_markup(text: str) -> str:
 
 def plain_text(item: Claimed, links: Sequence[Link] = ()) -> str:
     """The same message without markup, for email and for the log when a channel is not
-    configured: one "label: URL" line per link."""
-    return "\n".join([strip_markup(telegram_text(item)), *(f"{x.label}: {x.url}" for x in links)])
+    configured: one "label: URL" line per link (the default template)."""
+    return _defaults().email_text(item, links)
 
 
 MUTE_LABEL = "🔇 Mute until resolved"

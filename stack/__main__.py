@@ -1,5 +1,7 @@
 """``python -m stack run``: start the whole stack on 127.0.0.1 until Ctrl-C.
-``python -m stack reload``: apply edited rules and alertmanager.yml to the running stack.
+``python -m stack reload``: apply edited rules, alertmanager.yml, config/maintenance.yml and the
+message templates (config/templates/) to the running stack; checked first, and an edit that
+fails a check changes nothing.
 
 ``python -m stack run --ha``: the same with two clustered Alertmanagers, two receivers and two
 dispatchers sharing one PostgreSQL.
@@ -129,7 +131,8 @@ def run(*, ha: bool = False, engines: int = 1) -> int:
 
 
 def reload() -> int:
-    """Apply edited rules and alertmanager.yml to the running stack, without a restart."""
+    """Apply edited rules, alertmanager.yml, maintenance windows and message templates to the
+    running stack, without a restart."""
     stack = Stack(config_from_env(), progress=_say)
     try:
         stack.reload()
@@ -176,7 +179,10 @@ def _run(args: argparse.Namespace) -> int:
 # Every command, one row: (help, what it runs). Both accept the same flags, as before.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
     "run": ("start the whole stack on 127.0.0.1 until Ctrl-C", _run),
-    "reload": ("apply edited rules and alertmanager.yml to the running stack", lambda a: reload()),
+    "reload": (
+        "apply edited rules, alertmanager.yml, maintenance windows and message templates",
+        lambda a: reload(),
+    ),
     "check": ("amtool check of alertmanager.yml with the maintenance windows", lambda a: check()),
 }
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from d76secrets import open_private_log
+from d76secrets import open_private_log, write_private
 
 
 class StartupError(RuntimeError):
@@ -35,6 +35,7 @@ class ManagedProcess:
         user: str | None = None,
         echo: bool = False,
         redact: Callable[[str], str] | None = None,
+        pid_file: Path | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -47,6 +48,7 @@ class ManagedProcess:
         # Output is copied through this (secrets removed) when given; else it goes straight
         # to the log file.
         self.redact = redact
+        self.pid_file = pid_file  # holds its pid while it runs (for a signal from another process)
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._pump: threading.Thread | None = None
@@ -67,6 +69,8 @@ class ManagedProcess:
         if piped:
             self._pump = threading.Thread(target=self._copy_output, daemon=True)
             self._pump.start()
+        if self.pid_file is not None:
+            write_private(self.pid_file, f"{self.proc.pid}\n")
 
     def _copy_output(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None and self._log is not None
@@ -114,6 +118,9 @@ class ManagedProcess:
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None:
             return
+        if self.pid_file is not None:
+            with contextlib.suppress(OSError):
+                self.pid_file.unlink()
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, self.stop_signal)
@@ -130,6 +137,17 @@ class ManagedProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def running_pid(pid_file: Path, *words: str) -> int | None:
+    """The pid in ``pid_file`` if that process runs and its command line holds ``words`` (a
+    stale file's pid may belong to another program by now); else None."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return pid if all(word.encode() in argv for word in words) else None
 
 
 def http_ok(url: str, timeout: float = 1.0) -> Callable[[], bool]:

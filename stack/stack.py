@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,11 +27,12 @@ from d76config import ConfigError
 from d76secrets import Redactor, private_dir, secret_values, write_private
 from stack import render
 from stack.postgres import PrivatePostgres
-from stack.procs import ManagedProcess, StartupError, http_ok
+from stack.procs import ManagedProcess, StartupError, http_ok, running_pid
 from stack.render import Ports
 
 PYTHON = sys.executable
 READY_TIMEOUT = 60.0
+DISPATCHERS = ("dispatcher", "dispatcher-2")  # they lay messages out: a reload tells them
 
 
 @dataclass
@@ -119,6 +121,7 @@ class Stack:
         env: Mapping[str, str] | None = None,
         redact_output: bool = False,
     ) -> ManagedProcess:
+        pid_file = self._pid_file(name) if name in DISPATCHERS else None
         proc = ManagedProcess(
             name,
             argv,
@@ -128,6 +131,7 @@ class Stack:
             # Only for programs that do not redact their own output (Alertmanager, Prometheus):
             # the Python components redact in-process, as they must without this supervisor.
             redact=self._redact if redact_output else None,
+            pid_file=pid_file,
         )
         self.processes[name] = proc
         proc.start()
@@ -338,12 +342,50 @@ class Stack:
             engines=cfg.engines if cfg.demo else 1,
         )
 
+    def _pid_file(self, name: str) -> Path:
+        return self.config.state_dir / "run" / f"{name}.pid"
+
+    def _check_receiver(self) -> None:
+        """``python -m receiver check`` with the stack's environment: the settings and the
+        message templates, as the receiver and the dispatcher would read them now."""
+        result = subprocess.run(
+            [PYTHON, "-m", "receiver", "check"],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            said = [line for line in result.stderr.splitlines() if line.startswith("d76 receiver:")]
+            detail = "\n".join(said) or result.stderr.strip()
+            raise StartupError(
+                f"receiver refused the new configuration: {detail.removeprefix('d76 receiver: ')}"
+            )
+
+    def _tell_dispatchers(self) -> None:
+        """SIGHUP to every running dispatcher: it reads its message templates again (and keeps
+        the ones in use if the new ones fail its own check)."""
+        told = []
+        for name in DISPATCHERS:
+            pid = running_pid(self._pid_file(name), "receiver", "dispatch")
+            if pid is not None:
+                os.kill(pid, signal.SIGHUP)
+                told.append(name)
+        if told:
+            self.progress(f"asked {' and '.join(told)} to read the message templates again")
+        else:
+            self.progress("no dispatcher running: the templates apply when one starts")
+
     def reload(self) -> None:
-        """Re-render both configurations and ask Prometheus and Alertmanager to reload them.
+        """Check the receiver's settings and message templates, re-render both configurations
+        and ask Prometheus and Alertmanager to reload them, then the dispatchers their
+        templates.
 
         Raises StartupError naming the component whose reload failed (its configuration is
-        invalid: the running one stays in force).
+        invalid: the running one stays in force). Templates that fail the check stop the reload
+        before anything is applied.
         """
+        self._check_receiver()
         self._check_with_amtool(self._render_alertmanager(1))
         names = ["alertmanager", "prometheus"]
         if self.config.ha:
@@ -360,6 +402,7 @@ class Stack:
                 raise StartupError(f"{name} refused the new configuration: {detail}") from None
             except OSError as exc:
                 raise StartupError(f"{name} not reachable at {self.url(name)}: {exc}") from None
+        self._tell_dispatchers()
 
     def _start_alertmanager(self, index: int) -> None:
         cfg = self.config

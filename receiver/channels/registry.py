@@ -4,6 +4,10 @@ notification and a digest look there.
 A target (``receiver.model.TARGETS``) is served by the kind its name starts with:
 ``slack_critical`` and ``slack_alerts`` are two Slack channels. docs/ARCHITECTURE.md says how
 to add a channel.
+
+An alert's message is laid out by the templates in use (``receiver.templates``): one set per
+process, built from the settings at start-up (``use_templates``) and replaced by a reload; the
+package's defaults until then.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from receiver import messages, model
+from receiver import messages, model, templates
 from receiver.channels.base import Channel, Outgoing
 from receiver.channels.email import EmailChannel
 from receiver.channels.slack import SlackChannel
@@ -31,6 +35,19 @@ class ChannelKind:
     digest: Callable[[Digest], Outgoing]  # the notifications folded during a storm
 
 
+_in_use: templates.Templates | None = None
+
+
+def use_templates(chosen: templates.Templates) -> None:
+    """Lay every message out with ``chosen`` from now on (start-up, and a reload)."""
+    global _in_use
+    _in_use = chosen
+
+
+def templates_in_use() -> templates.Templates:
+    return _in_use if _in_use is not None else templates.defaults()
+
+
 def _telegram(item: Claimed, links: Sequence[Link]) -> Outgoing:
     if item.kind == Kind.GRAPH:  # the graph snapshot: a photo replying to the page
         return Outgoing(text=caption(item), reply_to=item.reply_to, photo=item.photo)
@@ -40,12 +57,12 @@ def _telegram(item: Claimed, links: Sequence[Link]) -> Outgoing:
         if item.kind in (Kind.FIRING, Kind.REMINDER, Kind.ESCALATION)
         else ()
     )
-    text = messages.telegram_text(item, links)
+    text = templates_in_use().telegram_text(item, links)
     return Outgoing(text=text, reply_to=item.reply_to, buttons=buttons)
 
 
 def _slack(item: Claimed, links: Sequence[Link]) -> Outgoing:
-    body = messages.slack_body(item, links)
+    body = templates_in_use().slack_body(item, links)
     # Used in app mode only: buttons under a page, and the page's new text when it resolves.
     buttons = (
         messages.telegram_buttons(item.alert_id, acknowledged=item.acknowledged)
@@ -68,10 +85,11 @@ def _slack_digest(digest: Digest) -> Outgoing:
 
 
 def _email(item: Claimed, links: Sequence[Link]) -> Outgoing:
+    layouts = templates_in_use()
     return Outgoing(
-        text=messages.plain_text(item, links),
+        text=layouts.email_text(item, links),
         subject=messages.email_subject(item),
-        body={"html": messages.email_html(item, links)},
+        body={"html": layouts.email_html(item, links)},
     )
 
 

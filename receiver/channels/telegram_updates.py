@@ -34,6 +34,7 @@ from telegram.error import BadRequest, ChatMigrated, TelegramError
 
 from receiver import commands, links, messages, store
 from receiver.channels import telegram_buttons
+from receiver.channels.registry import templates_in_use
 from receiver.channels.telegram import keyboard, make_bot
 from receiver.channels.telegram_commands import CommandRunner
 from receiver.chat_silence import AlreadyResolved, silence_alert
@@ -304,7 +305,8 @@ class UpdatePoller:
                 return
             note = "Muted until resolved" if mute else f"Silenced until {ends:%H:%M} UTC"
         actions = store.actions_for(conn, view.alert_id)
-        text = messages.telegram_text(
+        # Laid out as it was sent (the templates in use), with what was done about it.
+        text = templates_in_use().telegram_text(
             view, links.for_alert(view, self._links), messages.telegram_action_lines(actions)
         )
         acked = store.alert_view(conn, view.alert_id)
