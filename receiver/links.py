@@ -15,11 +15,12 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from receiver.config import Settings
-from receiver.model import Claimed, Kind, Link
+from receiver.model import Claimed, Digest, Kind, Link
 
 RUNBOOKS_DIR = Path(__file__).resolve().parents[1] / "docs" / "runbooks"
 RUNBOOK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
@@ -92,6 +93,22 @@ def without_credentials(url: str) -> str:
 
 def history_url(base: LinkBase, alert_id: int) -> str:
     return f"{base.receiver}/history/{int(alert_id)}"
+
+
+def digest_history_url(base: LinkBase, first: datetime, last: datetime) -> str:
+    """The history page over the starts of a digest's alerts (whole seconds, both included)."""
+    since = first.astimezone(UTC).replace(microsecond=0)
+    until = last.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    query = urlencode({"from": f"{since:%Y-%m-%dT%H:%M:%SZ}", "to": f"{until:%Y-%m-%dT%H:%M:%SZ}"})
+    return f"{base.receiver}/history?{query}"
+
+
+def for_digest(digest: Digest, base: LinkBase) -> list[Link]:
+    """Under a digest: the history page listing the alerts it folded (and their neighbours)."""
+    if digest.first_start is None or digest.last_start is None:
+        return []
+    url = digest_history_url(base, digest.first_start, digest.last_start)
+    return [Link("History", url, "history")]
 
 
 def runbook_url(base: LinkBase, alertname: str, annotations: Mapping[str, str]) -> str | None:

@@ -229,28 +229,32 @@ def digest_lines(
     return lines
 
 
-def digest_plain(digest: Digest) -> str:
-    """The digest without markup (email, the log)."""
+def digest_plain(digest: Digest, links: Sequence[Link] = ()) -> str:
+    """The digest without markup (email, the log); a "label: URL" line per link."""
     head = DIGEST_HEAD.format(folded=digest.folded)
-    return "\n".join([f"📦 {head}:", *digest_lines(digest), DIGEST_FOOT])
+    rows = [f"{link.label}: {link.url}" for link in links]
+    return "\n".join([f"📦 {head}:", *digest_lines(digest), DIGEST_FOOT, *rows])
 
 
-def telegram_digest_text(digest: Digest) -> str:
-    """One message for the notifications folded during a storm; the counts add up."""
+def telegram_digest_text(digest: Digest, links: Sequence[Link] = ()) -> str:
+    """One message for the notifications folded during a storm; the counts add up. Its link
+    opens the history page over the folded alerts."""
     head = telegram_escape(DIGEST_HEAD.format(folded=digest.folded)).replace("+", "<b>+", 1)
     head = head.replace(" more", " more</b>", 1)
     lines = digest_lines(digest, telegram_escape)
-    return "\n".join([f"📦 {head}:", *lines, f"<i>{DIGEST_FOOT}</i>"])
+    row = telegram_links(links)
+    return "\n".join([f"📦 {head}:", *lines, f"<i>{DIGEST_FOOT}</i>", *([row] if row else [])])
 
 
-def slack_digest_body(digest: Digest) -> dict[str, object]:
+def slack_digest_body(digest: Digest, links: Sequence[Link] = ()) -> dict[str, object]:
     text = f"📦 {DIGEST_HEAD.format(folded=digest.folded)}"
     lines = digest_lines(digest, slack_escape, SLACK_SECTION_LIMIT)
     section = {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}
     context = {"type": "context", "elements": [{"type": "mrkdwn", "text": DIGEST_FOOT}]}
     head = {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}
     colour = severity("none").colour
-    return {"text": text, "attachments": [{"color": colour, "blocks": [head, section, context]}]}
+    blocks = [head, section, context, *slack_link_blocks(links)]
+    return {"text": text, "attachments": [{"color": colour, "blocks": blocks}]}
 
 
 def email_subject(item: Claimed) -> str:

@@ -180,6 +180,9 @@ class Digest:
     summary: list[dict[str, Any]]  # alertname, severity, kind, count; most frequent first
     claim_token: int = 0
     reply_to: str | None = None
+    # When the alerts it tells started, first and last (its History link's range).
+    first_start: datetime | None = None
+    last_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

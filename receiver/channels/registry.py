@@ -32,7 +32,8 @@ class ChannelKind:
     build: Callable[[Settings, str], Channel]  # (settings, target name) -> the channel
     # One notification with its links (receiver.links.for_alert), as this channel shows it.
     message: Callable[[Claimed, Sequence[Link]], Outgoing]
-    digest: Callable[[Digest], Outgoing]  # the notifications folded during a storm
+    # The notifications folded during a storm, with the link to them (links.for_digest).
+    digest: Callable[[Digest, Sequence[Link]], Outgoing]
 
 
 _in_use: templates.Templates | None = None
@@ -79,8 +80,8 @@ def _slack(item: Claimed, links: Sequence[Link]) -> Outgoing:
     )
 
 
-def _slack_digest(digest: Digest) -> Outgoing:
-    body = messages.slack_digest_body(digest)
+def _slack_digest(digest: Digest, links: Sequence[Link]) -> Outgoing:
+    body = messages.slack_digest_body(digest, links)
     return Outgoing(text=str(body["text"]), body=body)
 
 
@@ -93,9 +94,10 @@ def _email(item: Claimed, links: Sequence[Link]) -> Outgoing:
     )
 
 
-def _email_digest(digest: Digest) -> Outgoing:
+def _email_digest(digest: Digest, links: Sequence[Link]) -> Outgoing:
     return Outgoing(
-        text=messages.digest_plain(digest), subject=f"[digest] {digest.folded} alerts folded"
+        text=messages.digest_plain(digest, links),
+        subject=f"[digest] {digest.folded} alerts folded",
     )
 
 
@@ -114,7 +116,9 @@ KINDS: dict[str, ChannelKind] = {
             "telegram",
             build=lambda settings, target: TelegramChannel(settings.telegram, target),
             message=_telegram,
-            digest=lambda digest: Outgoing(text=messages.telegram_digest_text(digest)),
+            digest=lambda digest, links: Outgoing(
+                text=messages.telegram_digest_text(digest, links)
+            ),
         ),
         ChannelKind("slack", build=_slack_channel, message=_slack, digest=_slack_digest),
         ChannelKind(

@@ -220,7 +220,8 @@ class Dispatcher:
             with self._leases.holding(
                 lambda c, lease: digests.renew(c, digest, lease), f"digest #{digest.id}"
             ):
-                message_id = channel.send(kind_of(digest.target).digest(digest))
+                shown = links.for_digest(digest, self._links) if self._links else []
+                message_id = channel.send(kind_of(digest.target).digest(digest, shown))
         except TransientError as exc:
             if not exc.outcome_unknown:
                 budget.release_send(conn, slot)

@@ -85,7 +85,7 @@ def claim(conn: Connection, target: str, *, owner: str, lease_seconds: float) ->
             return None
         digest_id, token = row
         cur.execute(
-            """SELECT a.alertname, a.severity,
+            """SELECT a.alertname, a.severity, min(a.timestamp), max(a.timestamp),
                       CASE WHEN n.kind = 'resolved' AND NOT EXISTS (
                                 SELECT 1 FROM notification f
                                  WHERE f.alert_id = n.alert_id AND f.target = n.target
@@ -94,13 +94,16 @@ def claim(conn: Connection, target: str, *, owner: str, lease_seconds: float) ->
                       count(*)
                  FROM notification n JOIN alert_history a ON a.id = n.alert_id
                 WHERE n.digest_id = %s AND n.state = 'folded'
-                GROUP BY 1, 2, 3 ORDER BY 4 DESC, 2, 1, 3""",
+                GROUP BY 1, 2, 5 ORDER BY 6 DESC, 2, 1, 5""",
             (digest_id,),
         )
+        rows = cur.fetchall()
         summary = [
             {"alertname": name, "severity": sev, "kind": kind, "count": count}
-            for name, sev, kind, count in cur.fetchall()
+            for name, sev, _, _, kind, count in rows
         ]
+        first = min((row[2] for row in rows), default=None)
+        last = max((row[3] for row in rows), default=None)
         folded = sum(entry["count"] for entry in summary)
         if not folded:
             cur.execute("DELETE FROM digest WHERE id = %s", (digest_id,))
@@ -109,7 +112,9 @@ def claim(conn: Connection, target: str, *, owner: str, lease_seconds: float) ->
             "UPDATE digest SET folded = %s, summary = %s WHERE id = %s",
             (folded, json.dumps(summary), digest_id),
         )
-    return Digest(digest_id, target, folded, summary, claim_token=token)
+    return Digest(
+        digest_id, target, folded, summary, claim_token=token, first_start=first, last_start=last
+    )
 
 
 _FENCE = "id = %(id)s AND state = 'sending' AND claim_token = %(token)s"

@@ -41,8 +41,8 @@ def pager_message(item: Claimed, links: Sequence[Link]) -> Outgoing:
     return Outgoing(text=text, body={"links": {link.key: link.url for link in links}})
 
 
-def pager_digest(digest: Digest) -> Outgoing:
-    return Outgoing(text=f"PAGE {digest.folded} more")
+def pager_digest(digest: Digest, links: Sequence[Link]) -> Outgoing:
+    return Outgoing(text=f"PAGE {digest.folded} more", body={"links": [x.url for x in links]})
 
 
 def test_a_channel_added_by_the_recipe_receives_its_alerts(

@@ -3,14 +3,17 @@ PostgreSQL (and the Telegram stand-in where a message is involved)."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import Callable
 
 import psycopg2
 from flask.testing import FlaskClient
 
-from receiver import store
+from receiver import links, store
+from receiver.channels.registry import build_channels
 from receiver.delivery.worker import Dispatcher
 from receiver.store import digests, outbox
 from receiver.webhook_parser import parse
@@ -235,3 +238,42 @@ def test_an_alertmanager_repeat_reminds_nobody_the_escalation_timer_does(
     repeat = _post(client, alert())  # Alertmanager's repeat_interval
     assert repeat["reminders"] == 0 and repeat["queued"] == 0 and repeat["escalations"] == 0
     assert query(database_url, "SELECT state, remind_every FROM escalation") == [("waiting", 300)]
+
+
+def test_a_digest_links_the_history_page_of_the_alerts_it_folded(
+    database_url: str, telegram: TelegramStandin, client: FlaskClient
+) -> None:
+    conn = store.connect(database_url)
+    folded = {
+        "RouteScoreLowA": "2026-11-24T03:00:00.250Z",
+        "RouteScoreLowB": "2026-11-24T03:04:59Z",
+    }
+    for index, (name, starts) in enumerate(folded.items()):
+        body = alert(name, severity="P2", fingerprint=f"d{index:015d}", starts_at=starts)
+        store.ingest(conn, parse(payload(body)), ["telegram"])
+        item = outbox.claim(conn, owner="A", lease_seconds=30)
+        assert item is not None and digests.fold(conn, item)
+    later = alert("RouteScoreLowLater", severity="P2", fingerprint="e" * 16,
+                  starts_at="2026-11-24T03:06:00Z")  # fmt: skip
+    store.ingest(conn, parse(payload(later)), [])  # stored, outside the digest's range
+    conn.close()
+    settings = fast_settings(telegram)
+    base = links.LinkBase("http://127.0.0.1:9095", "http://127.0.0.1:9093")
+    dispatcher = Dispatcher(
+        database_url, settings.dispatcher, build_channels(settings), link_base=base
+    )
+    dispatcher.connect()
+    try:
+        assert dispatcher.send_due_digest()
+    finally:
+        dispatcher.close()
+    (sent,) = telegram.sent()
+    assert sent.text.startswith("📦") and "2× " not in sent.text
+    (url,) = re.findall(r'🔗 <a href="([^"]+)">History</a>$', sent.text)
+    url = html.unescape(url)
+    assert url == (
+        "http://127.0.0.1:9095/history?from=2026-11-24T03%3A00%3A00Z&to=2026-11-24T03%3A05%3A00Z"
+    )
+    page = client.get(url.removeprefix(base.receiver)).get_data(as_text=True)
+    assert "RouteScoreLowA" in page and "RouteScoreLowB" in page
+    assert "RouteScoreLowLater" not in page
