@@ -18,7 +18,6 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from receiver.model import (
     ESCALATION_EMOJI,
@@ -32,9 +31,6 @@ from receiver.model import (
     Link,
     severity,
 )
-
-if TYPE_CHECKING:
-    from receiver.templates import Templates
 
 TELEGRAM_LIMIT = 4096  # characters per message, after entity parsing
 # Labels shown as "Key: value" when the description does not already say them. `engine` names
@@ -138,19 +134,6 @@ def slack_mentions(item: Claimed) -> str:
     return " ".join(m if m.startswith("@") else f"<@{m}>" for m in item.mentions)
 
 
-def _defaults() -> Templates:
-    from receiver.templates import defaults  # the templates call back into this module
-
-    return defaults()
-
-
-def telegram_text(item: Claimed, links: Sequence[Link] = (), notes: Sequence[str] = ()) -> str:
-    """Telegram HTML for one alert notification (firing, resolved, reminder, escalation), as
-    the default template lays it out. ``notes`` (Telegram HTML already) follow the alert's own
-    lines, and the row of links ends it."""
-    return _defaults().telegram_text(item, links, notes)
-
-
 SLACK_SECTION_LIMIT = 3000  # characters of mrkdwn text in one section block
 
 
@@ -176,12 +159,6 @@ def slack_link_blocks(links: Sequence[Link]) -> list[dict[str, object]]:
         if len(link.url) <= SLACK_URL_LIMIT
     ]
     return [{"type": "actions", "block_id": "d76_links", "elements": elements}] if elements else []
-
-
-def slack_body(item: Claimed, links: Sequence[Link] = ()) -> dict[str, object]:
-    """An incoming-webhook payload (Block Kit inside an attachment coloured by severity), as
-    the default template lays it out."""
-    return _defaults().slack_body(item, links)
 
 
 def slack_resolved_parent(item: Claimed) -> str:
@@ -261,11 +238,6 @@ def email_subject(item: Claimed) -> str:
     return f"[{item.severity}] {headline_prefix(item)}{item.title} ({item.alertname})"[:200]
 
 
-def email_html(item: Claimed, links: Sequence[Link] = ()) -> str:
-    """The message as a small HTML document, every value escaped (the default template)."""
-    return _defaults().email_html(item, links)
-
-
 _TAG = re.compile(r"</?(?:b|i|code|pre)>")
 _ANCHOR = re.compile(r'<a href="([^"]*)">([^<]*)</a>')
 
@@ -274,12 +246,6 @@ def strip_markup(text: str) -> str:
     """Telegram HTML as plain text: our tags removed, a link as "label: URL", entities
     decoded."""
     return html.unescape(_ANCHOR.sub(r"\2: \1", _TAG.sub("", text)))
-
-
-def plain_text(item: Claimed, links: Sequence[Link] = ()) -> str:
-    """The same message without markup, for email and for the log when a channel is not
-    configured: one "label: URL" line per link (the default template)."""
-    return _defaults().email_text(item, links)
 
 
 MUTE_LABEL = "🔇 Mute until resolved"

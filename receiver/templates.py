@@ -569,3 +569,28 @@ def load(directory: Path | None) -> Templates:
 def defaults() -> Templates:
     """The package's default templates alone (what ``receiver.messages`` lays out with)."""
     return load(None)
+
+
+# The default layouts as functions: what a message looks like without an operator's template.
+
+
+def telegram_text(item: Claimed, links: Sequence[Link] = (), notes: Sequence[str] = ()) -> str:
+    """Telegram HTML for one alert notification (firing, resolved, reminder, escalation).
+    ``notes`` (Telegram HTML already) follow the alert's own lines; the row of links ends it."""
+    return defaults().telegram_text(item, links, notes)
+
+
+def slack_body(item: Claimed, links: Sequence[Link] = ()) -> dict[str, object]:
+    """An incoming-webhook payload: Block Kit inside an attachment coloured by severity."""
+    return defaults().slack_body(item, links)
+
+
+def email_html(item: Claimed, links: Sequence[Link] = ()) -> str:
+    """The message as a small HTML document, every value escaped."""
+    return defaults().email_html(item, links)
+
+
+def plain_text(item: Claimed, links: Sequence[Link] = ()) -> str:
+    """The message without markup (email, the log when a channel is not configured): one
+    "label: URL" line per link."""
+    return defaults().email_text(item, links)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from receiver import lifecycle, links, messages
+from receiver import lifecycle, links, templates
 from receiver.channels.base import Channel, DeliveryError, NotConfigured, TransientError
 from receiver.channels.registry import kind_of
 from receiver.config import Dispatcher as DispatcherSettings
@@ -154,7 +154,7 @@ class Dispatcher:
             outbox.record_final(conn, item, State.UNSENT, str(exc), duration_ms)
             log.warning(
                 "notification %s not sent (%s); message follows:\n%s",
-                item.id, exc, messages.plain_text(item, self._links_for(item)),
+                item.id, exc, templates.plain_text(item, self._links_for(item)),
             )  # fmt: skip
         elif isinstance(exc, TransientError):
             retry = self._retry(item.target, exc)

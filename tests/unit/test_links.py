@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from d76config import ConfigError
-from receiver import config, links, messages
+from receiver import config, links, messages, templates
 from receiver.model import Claimed, Link
 from tests.support import REPO
 
@@ -190,44 +190,44 @@ LINKS = [
 
 
 def test_telegram_shows_a_row_of_text_links_last() -> None:
-    text = messages.telegram_text(claimed(), LINKS, ["✅ Acknowledged by @alice at 21:31 UTC"])
+    text = templates.telegram_text(claimed(), LINKS, ["✅ Acknowledged by @alice at 21:31 UTC"])
     *_, note, row = text.splitlines()
     assert note.startswith("✅ Acknowledged")
     assert row.startswith("🔗 ")
     hrefs = re.findall(r'<a href="([^"]*)">([^<]*)</a>', row)
     assert [(html.unescape(u), label) for u, label in hrefs] == [(x.url, x.label) for x in LINKS]
     assert "&amp;g0.tab=1" in row, "an & in a URL is escaped in the attribute"
-    assert messages.telegram_text(claimed()).count("<a ") == 0, "no links: no row"
+    assert templates.telegram_text(claimed()).count("<a ") == 0, "no links: no row"
 
 
 def test_telegram_stays_under_its_limit_with_links() -> None:
-    text = messages.telegram_text(claimed(annotations={"description": "x" * 10_000}), LINKS)
+    text = templates.telegram_text(claimed(annotations={"description": "x" * 10_000}), LINKS)
     assert len(text) <= messages.TELEGRAM_LIMIT
     assert text.splitlines()[-1].startswith("🔗 ")
 
 
 def test_plain_text_and_the_telegram_fallback_keep_the_urls() -> None:
-    plain = messages.plain_text(claimed(), LINKS)
+    plain = templates.plain_text(claimed(), LINKS)
     assert plain.splitlines()[-3:] == [f"{x.label}: {x.url}" for x in LINKS]
-    fallback = messages.strip_markup(messages.telegram_text(claimed(), LINKS))
+    fallback = messages.strip_markup(templates.telegram_text(claimed(), LINKS))
     assert all(x.url in fallback for x in LINKS)
     assert "<a" not in fallback
 
 
 def test_slack_shows_url_buttons() -> None:
-    body = messages.slack_body(claimed(), LINKS)
+    body = templates.slack_body(claimed(), LINKS)
     blocks = body["attachments"][0]["blocks"]  # type: ignore[index]
     (row,) = [b for b in blocks if b.get("block_id") == "d76_links"]
     assert row["type"] == "actions"
     assert [(e["text"]["text"], e["url"], e["action_id"]) for e in row["elements"]] == [
         (x.label, x.url, f"d76_link_{x.key}") for x in LINKS
     ]
-    assert not [b for b in messages.slack_body(claimed())["attachments"][0]["blocks"]  # type: ignore[index]
+    assert not [b for b in templates.slack_body(claimed())["attachments"][0]["blocks"]  # type: ignore[index]
                 if b.get("block_id") == "d76_links"]  # fmt: skip
 
 
 def test_email_shows_links_in_html_and_text() -> None:
-    page = messages.email_html(claimed(), LINKS)
+    page = templates.email_html(claimed(), LINKS)
     hrefs = re.findall(r"<a href='([^']*)'>([^<]*)</a>", page)
     assert [(html.unescape(u), label) for u, label in hrefs] == [(x.url, x.label) for x in LINKS]
 

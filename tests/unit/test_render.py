@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from receiver.messages import TELEGRAM_LIMIT, email_html, plain_text, slack_body, telegram_text
+from receiver.messages import TELEGRAM_LIMIT
 from receiver.model import Claimed
+from receiver.templates import email_html, plain_text, slack_body, telegram_text
 
 
 def claimed(**overrides: Any) -> Claimed:

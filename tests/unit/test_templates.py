@@ -99,13 +99,15 @@ def restore_registry() -> Iterator[None]:
 )
 def test_the_default_templates_render_the_reference_layouts_byte_for_byte(item: Claimed) -> None:
     notes = ["✅ Acknowledged by @alice at 21:31 UTC"]
-    assert messages.telegram_text(item, LINKS, notes) == reference.telegram_text(item, LINKS, notes)
-    assert messages.telegram_text(item) == reference.telegram_text(item)
-    assert json.dumps(messages.slack_body(item, LINKS)) == json.dumps(
+    assert templates.telegram_text(item, LINKS, notes) == reference.telegram_text(
+        item, LINKS, notes
+    )
+    assert templates.telegram_text(item) == reference.telegram_text(item)
+    assert json.dumps(templates.slack_body(item, LINKS)) == json.dumps(
         reference.slack_body(item, LINKS)
     )
-    assert messages.email_html(item, LINKS) == reference.email_html(item, LINKS)
-    assert messages.plain_text(item, LINKS) == reference.plain_text(item, LINKS)
+    assert templates.email_html(item, LINKS) == reference.email_html(item, LINKS)
+    assert templates.plain_text(item, LINKS) == reference.plain_text(item, LINKS)
 
 
 TEXT = st.text(st.sampled_from(list("ab &<>\"'\\\n;#é🔴:|!@*_~`")), max_size=40)
@@ -141,7 +143,7 @@ def test_the_defaults_match_the_reference_on_generated_alerts(
     item: Claimed, links: list[Link], notes: list[str]
 ) -> None:
     ours, theirs = (
-        messages.telegram_text(item, links, notes),
+        templates.telegram_text(item, links, notes),
         reference.telegram_text(item, links, notes),
     )
     if len(theirs) <= messages.TELEGRAM_LIMIT:
@@ -150,11 +152,11 @@ def test_the_defaults_match_the_reference_on_generated_alerts(
         assert len(ours) == messages.TELEGRAM_LIMIT or len(ours) < len(theirs)
         assert len(ours) <= messages.TELEGRAM_LIMIT
         assert markup.telegram_html_problem(ours) is None
-    assert json.dumps(messages.slack_body(item, links)) == json.dumps(
+    assert json.dumps(templates.slack_body(item, links)) == json.dumps(
         reference.slack_body(item, links)
     )
-    assert messages.email_html(item, links) == reference.email_html(item, links)
-    assert messages.plain_text(item, links) == reference.plain_text(item, links)
+    assert templates.email_html(item, links) == reference.email_html(item, links)
+    assert templates.plain_text(item, links) == reference.plain_text(item, links)
 
 
 # -- lookup --------------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ Call the risk desk: {{ alert.labels.engine }}
 {% endblock %}
 """}))  # fmt: skip
     for item in kinds(seed()):
-        default = messages.telegram_text(item, LINKS).splitlines()
+        default = templates.telegram_text(item, LINKS).splitlines()
         ours = found.telegram_text(item, LINKS).splitlines()
         added = ours.index("Call the risk desk: d75")
         assert ours[:added] + ours[added + 1 :] == default
@@ -227,13 +229,13 @@ def test_the_directory_is_relative_to_the_config_directory(
 def test_the_registry_lays_messages_out_with_the_templates_in_use(
     tmp_path: Path, restore_registry: None
 ) -> None:
-    assert registry.kind_of("telegram").message(seed(), []).text == messages.telegram_text(seed())
+    assert registry.kind_of("telegram").message(seed(), []).text == templates.telegram_text(seed())
     registry.use_templates(
         templates.load(write(tmp_path, {"telegram/GlobalGuardDailyLossLimit.html.j2": NAME_LINE}))
     )
     head = lambda target: registry.kind_of(target).message(seed(), []).text.split("\n")[0]  # noqa: E731
     assert head("telegram") == head("telegram_escalation") == "BY NAME"
-    assert registry.kind_of("slack_alerts").message(seed(), []).body == messages.slack_body(seed())
+    assert registry.kind_of("slack_alerts").message(seed(), []).body == templates.slack_body(seed())
 
 
 # -- escaping per channel ------------------------------------------------------------------------
@@ -266,7 +268,7 @@ def printing(tmp_path: Path) -> templates.Templates:
 
 
 def test_telegram_escapes_values_as_telegram_html(printing: templates.Templates) -> None:
-    for text in (printing.telegram_text(hostile()), messages.telegram_text(hostile())):
+    for text in (printing.telegram_text(hostile()), templates.telegram_text(hostile())):
         assert markup.telegram_html_problem(text) is None, text
         assert "&lt;b&gt;&amp;amp; &amp; &lt;/code&gt;" in text
         assert 'Up"bit' in text, "quotes stay as they are in Telegram's HTML"
@@ -276,7 +278,7 @@ def test_slack_values_break_neither_the_json_nor_into_mentions_or_links(
     printing: templates.Templates,
 ) -> None:
     slack_text = messages.slack_escape(HOSTILE)
-    for each in (printing.slack_body(hostile()), messages.slack_body(hostile())):
+    for each in (printing.slack_body(hostile()), templates.slack_body(hostile())):
         strings = json.dumps(each, ensure_ascii=False)
         assert "<!channel>" not in strings and "<http://x|y>" not in strings
         assert "&lt;!channel&gt;" in strings and "&lt;http://x|y&gt;" in strings
@@ -286,7 +288,7 @@ def test_slack_values_break_neither_the_json_nor_into_mentions_or_links(
     assert blocks[0]["text"]["text"] == "*" + messages.slack_within(HOSTILE, 50) + "*"
     assert blocks[1]["fields"] == [slack_text, slack_text], "tojson escapes for Slack too"
     assert blocks[2]["elements"][0]["text"] == slack_text
-    field = messages.slack_body(hostile())["attachments"][0]["blocks"][1]["fields"][0]  # type: ignore[index]
+    field = templates.slack_body(hostile())["attachments"][0]["blocks"][1]["fields"][0]  # type: ignore[index]
     assert field["text"] == f"*Exchange:* {slack_text}"
 
 
@@ -428,7 +430,7 @@ def test_a_template_that_fails_on_a_real_alert_falls_back_to_the_default(
     assert found.telegram_text(seed(alertname="A")) == "custom"
     boom = seed(alertname="A", labels={"exchange": "Boom"})
     with caplog.at_level(logging.ERROR, logger="d76.templates"):
-        assert found.telegram_text(boom) == messages.telegram_text(boom)
+        assert found.telegram_text(boom) == templates.telegram_text(boom)
     assert f"templates: {tmp_path}/telegram/A.html.j2:1: integer division" in caplog.text
     with pytest.raises(templates.TemplateError, match=r"A\.html\.j2:1: integer division"):
         found.try_alert(boom)
