@@ -234,7 +234,9 @@ def allowance(priority: int, kind: str, limit: int, p0_reserve: int) -> int:
     Only a P0 firing or reminder may use the slots reserved for P0: its resolved message,
     good news, must not take them before another P0's page.
     """
-    if priority == 0 and kind not in (Kind.RESOLVED, Kind.GRAPH):
+    if kind == Kind.GRAPH:  # a photo only while half the window is free: pages come first
+        return (limit - p0_reserve) // 2
+    if priority == 0 and kind != Kind.RESOLVED:
         return limit
     return limit - p0_reserve
 

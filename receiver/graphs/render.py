@@ -178,5 +178,5 @@ def _small(drawn: io.BytesIO) -> bytes:
     with Image.open(drawn) as picture:
         fewer = picture.convert("RGB").quantize(colors=PALETTE, method=Image.Quantize.MEDIANCUT)
         out = io.BytesIO()
-        fewer.save(out, format="PNG", optimize=True)
+        fewer.save(out, format="PNG")
     return out.getvalue()

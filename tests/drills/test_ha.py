@@ -58,7 +58,7 @@ def _titles(telegram: TelegramStandin) -> Counter[str]:
     return Counter(
         m.text.split("</b>")[0].split("] ", 1)[1]
         for m in telegram.sent()
-        if "RESOLVED" not in m.text and "</b>" in m.text
+        if "RESOLVED" not in m.text and "</b>" in m.text and m.photo is None  # pages, not graphs
     )
 
 

@@ -112,5 +112,5 @@ def test_a_graph_photo_answers_its_page_and_only_while_the_alert_fires() -> None
         verdict = not_worth_sending(_claimed(**{**photo, **changes}), T0)
         assert verdict is not None and verdict.state is State.CANCELLED, changes
         assert reason in verdict.reason
-    assert allowance(0, "graph", 10, 2) == 8  # never a P0 page's reserved slot
+    assert allowance(0, "graph", 10, 2) == 4  # only while half the window is free
     assert over_budget(0, "graph") is OverBudget.DROP  # not folded into a digest, not waited for
