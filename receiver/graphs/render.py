@@ -8,6 +8,7 @@ draw at once.
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ from receiver.graphs.prometheus import Series
 
 WIDTH_PX, HEIGHT_PX, DPI = 1000, 560, 100
 PALETTE = 96  # colours of the PNG's palette: lines, text and their anti-aliasing
+MIN_SPAN_SECONDS = 60  # the narrowest picture (a series that began seconds ago)
 SPARSE_POINTS = 30  # fewer samples than this: each is marked
 MAX_LINES = 6  # more series than this: the first ones, and the count in the legend
 FIRING_COLOUR = "#D00000"
@@ -130,8 +132,9 @@ def render(
     # From the window's start, or from the first sample when the series began later (a new
     # exporter): an empty half of a picture tells nothing.
     first = min((t for item in shown for t in item.times[:1]), default=start.timestamp())
+    first = min(first, fired_at.timestamp(), end.timestamp() - MIN_SPAN_SECONDS)
     span = end.timestamp() - first
-    begin = max(start, datetime.fromtimestamp(first - max(span * 0.05, 1.0), UTC))
+    begin = max(start, datetime.fromtimestamp(first - span * 0.05, UTC))
     fired, left, right = (float(date2num(t)) for t in (fired_at, begin, end))
     axes.axvline(fired, color=FIRING_COLOUR, linewidth=2)
     axes.axvspan(fired, right, color=FIRING_COLOUR, alpha=0.07)
@@ -165,7 +168,9 @@ def render(
     if extra > 0:
         labels[len(shown) - 1] += f" (+{extra} more series)"
     axes.legend(handles, labels, fontsize=12, loc="best", framealpha=0.85)
-    figure.tight_layout()
+    with warnings.catch_warnings():  # a crowded layout is drawn as it is, not refused
+        warnings.simplefilter("ignore", UserWarning)
+        figure.tight_layout()
     drawn = io.BytesIO()
     figure.savefig(drawn, format="png", dpi=DPI)
     return _small(drawn)

@@ -84,3 +84,14 @@ def test_the_alerts_own_series_is_picked_among_the_rules() -> None:
     assert matching([renamed], alert) == [renamed]
     threshold = series([5.0], threshold="limit", job="d75")  # its own label is not the alert's
     assert matching([threshold], alert) == [threshold]
+
+
+def test_a_series_of_one_sample_seconds_old_still_draws_a_minute_wide() -> None:
+    """A fresh exporter's first sample: the picture spans a minute with the firing in it
+    (a one-second axis had pushed the firing mark out and the layout with it)."""
+    one = Series({"__name__": "x"}, [END.timestamp() - 0.5], [300.0])
+    png = render(
+        title="[P0] new", subtitle="x > 1", series=[one], threshold=1.0,
+        fired_at=END - timedelta(seconds=4), unit=unit_of("x"), start=START, end=END,
+    )  # fmt: skip
+    assert size_of(png) == (WIDTH_PX, HEIGHT_PX)
