@@ -22,7 +22,7 @@ from receiver.channels.slack import SlackChannel
 from receiver.channels.slack_app import SlackAppChannel
 from receiver.channels.telegram import TelegramChannel
 from receiver.config import Settings
-from receiver.graphs.caption import caption
+from receiver.graphs.caption import caption, slack_caption
 from receiver.model import Claimed, Digest, Kind, Link
 
 
@@ -63,6 +63,8 @@ def _telegram(item: Claimed, links: Sequence[Link]) -> Outgoing:
 
 
 def _slack(item: Claimed, links: Sequence[Link]) -> Outgoing:
+    if item.kind == Kind.GRAPH:  # app mode: the picture uploaded into the page's thread
+        return Outgoing(text=slack_caption(item), reply_to=item.reply_to, photo=item.photo)
     body = templates_in_use().slack_body(item, links)
     # Used in app mode only: buttons under a page, and the page's new text when it resolves.
     buttons = (

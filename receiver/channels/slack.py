@@ -21,6 +21,8 @@ class SlackChannel:
     def send(self, message: Outgoing) -> str | None:
         if not self._url:
             raise NotConfigured(f"{self.name}: its Slack webhook URL is not set")
+        if message.photo is not None:
+            raise PermanentError(f"{self.name}: an incoming webhook cannot upload a picture")
         body = dict(message.body) if message.body is not None else {"text": message.text}
         try:
             response = self._client.post(self._url, json=body)

@@ -1,6 +1,8 @@
 """Slack in app mode: a bot token, ``chat.postMessage`` to a channel id, through slack_sdk.
 
-Unlike an incoming webhook, the Web API returns the message's ``ts``: a resolved message is
+A graph snapshot is uploaded into the alert's thread (``files_upload_v2``: an upload URL,
+the bytes, then ``files.completeUploadExternal``). Unlike an incoming webhook, the Web API
+returns the message's ``ts``: a resolved message is
 posted in the thread of its alert's message and that message is updated to say it resolved.
 Firing messages carry Ack / Silence 1h / Mute until resolved buttons (Block Kit actions, read
 over Socket Mode by ``slack_socket``). The token travels in a header, never in a URL, and no
@@ -100,6 +102,14 @@ class SlackAppChannel:
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def send(self, message: Outgoing) -> str | None:
+        if message.photo is not None:  # a graph snapshot: a file in the page's thread
+            uploaded = self._call(
+                "files_upload_v2", channel=self._channel, file=message.photo,
+                filename="graph.png", title="graph", initial_comment=message.text[:3000],
+                thread_ts=message.reply_to,
+            )  # fmt: skip
+            found = uploaded.get("files") or [uploaded.get("file") or {}]
+            return str(found[0].get("id") or "") or None
         # Buttons only where Socket Mode reads them (an app token).
         args = message_args(message, buttons=bool(self._settings.app_token))
         if message.reply_to:

@@ -56,6 +56,9 @@ class GraphWorker:
         self._settings = settings.graphs
         self._dsn = dsn
         self._prometheus = settings.prometheus_url
+        # Channel kinds that take a picture: Telegram; Slack in app mode (a file upload into
+        # the page's thread; an incoming webhook cannot upload).
+        self._photo_kinds = ("telegram", "slack") if settings.slack.app_mode else ("telegram",)
         self.name = name or f"graphs:{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -127,7 +130,7 @@ class GraphWorker:
         elapsed = int((time.monotonic() - started) * 1000)
         queued = graphs.done(
             conn, job, png=png, expression=drawn, threshold=threshold, render_ms=elapsed,
-            photo_within_seconds=s.photo_within_seconds,
+            photo_within_seconds=s.photo_within_seconds, photo_kinds=self._photo_kinds,
         )  # fmt: skip
         if queued is None:
             log.warning("graph for alert %s drawn after its lease was lost", job.alert_id)

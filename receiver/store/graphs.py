@@ -129,8 +129,9 @@ _FENCE = (
     " AND lease_owner = %(owner)s AND attempts = %(attempt)s"
 )
 
-# The photo replies to the page in each Telegram chat the page was queued for (and not given
-# up on) while the alert still fires; the outbox's line keeps it behind the page.
+# The photo replies to the page in each chat the page was queued for (and not given up on)
+# whose channel kind takes pictures, while the alert still fires; the outbox's line keeps it
+# behind the page.
 _PHOTOS = f"""
 INSERT INTO notification (alert_id, alert_ts, kind, target, priority, fingerprint, give_up_at)
 SELECT f.alert_id, f.alert_ts, '{Kind.GRAPH}', f.target, f.priority + {PHOTO_PRIORITY_STEP},
@@ -138,7 +139,7 @@ SELECT f.alert_id, f.alert_ts, '{Kind.GRAPH}', f.target, f.priority + {PHOTO_PRI
   FROM notification f
   JOIN alert_history a ON a.id = f.alert_id AND a.timestamp = f.alert_ts
  WHERE f.alert_id = %(id)s AND f.alert_ts = %(ts)s AND f.kind = '{Kind.FIRING}'
-   AND f.target LIKE 'telegram%%' AND a.status = 'firing'
+   AND split_part(f.target, '_', 1) = ANY(%(kinds)s) AND a.status = 'firing'
    AND f.state IN ('queued', 'sending', 'sent', 'folded', 'digested')
 ON CONFLICT (alert_id, kind, target, alert_ts) WHERE kind <> 'reminder' DO NOTHING
 """
@@ -157,8 +158,10 @@ def done(
     threshold: str | None,
     render_ms: int,
     photo_within_seconds: float,
+    photo_kinds: Sequence[str] = ("telegram",),
 ) -> int | None:
-    """Store the PNG and queue its photos; how many were queued (None: the claim was lost)."""
+    """Store the PNG and queue its photos to the targets of ``photo_kinds`` the page went to;
+    how many were queued (None: the claim was lost)."""
     with conn, conn.cursor() as cur:
         cur.execute(
             f"""UPDATE alert_graph SET state = '{GraphState.DONE}', png = %(png)s,
@@ -176,7 +179,9 @@ def done(
         )
         if cur.rowcount != 1:
             return None
-        cur.execute(_PHOTOS, {**_params(job), "within": photo_within_seconds})
+        cur.execute(
+            _PHOTOS, {**_params(job), "within": photo_within_seconds, "kinds": list(photo_kinds)}
+        )
         queued = int(cur.rowcount)
     if queued:
         notify(conn)

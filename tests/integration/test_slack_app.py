@@ -11,7 +11,9 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
+from receiver import store
 from receiver.channels.slack_socket import SlackActions
+from receiver.store import graphs
 from receiver.web.app import create_app
 from tests.support.database import query, wait_rows
 from tests.support.operator import dispatching, operator_settings
@@ -25,6 +27,7 @@ from tests.support.standins.slack_app import (
 from tests.support.standins.telegram import TelegramStandin
 
 ALICE, MALLORY = "U0ALICE", "U0MALLORY"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # the upload carries any bytes exactly
 
 
 @pytest.fixture
@@ -102,3 +105,39 @@ def test_app_mode_posts_with_buttons_acks_over_socket_mode_and_threads_the_resol
     outcomes = [o for (o,) in query(database_url, "SELECT outcome FROM notification_attempt "
                                                   "ORDER BY id")]  # fmt: skip
     assert outcomes == ["throttled", "sent", "sent"]
+
+
+def test_in_app_mode_the_graph_is_uploaded_into_the_pages_thread(
+    database_url: str, telegram: TelegramStandin, slack_app: SlackAppStandin
+) -> None:
+    settings = operator_settings(
+        database_url, telegram,
+        slack={"bot_token": BOT_TOKEN, "api_url": slack_app.api_url,
+               "channel_critical": CRITICAL},
+        routing={"receivers": {"d76-p0": ["slack_critical"]}},
+        escalation={"P0": None, "P1": None},
+    )  # fmt: skip
+    client = create_app(settings).test_client()
+    _post(client)
+    with dispatching(settings):
+        page = slack_app.wait_for(lambda p: "[P0] GlobalGuard BLOCK" in p.text, 15)
+        ((alert_id,),) = query(database_url, "SELECT id FROM alert_history")
+        conn = store.connect(database_url)
+        try:  # the graph worker's last step, without Prometheus: the picture is stored
+            job = graphs.claim(conn, owner="graphs-test", lease_seconds=30, max_attempts=2)
+            assert job is not None and job.alert_id == alert_id
+            queued = graphs.done(
+                conn, job, png=PNG, expression="x", threshold=None, render_ms=1,
+                photo_within_seconds=60, photo_kinds=("telegram", "slack"),
+            )  # fmt: skip
+        finally:
+            conn.close()
+        assert queued == 1
+        photo = slack_app.wait_for(lambda p: p.file is not None, 15)
+    assert photo.thread_ts == page.ts and photo.channel == CRITICAL
+    assert photo.file == PNG
+    assert photo.text.startswith("📈 *[P0] GlobalGuard BLOCK*")
+    assert query(database_url, "SELECT kind, state FROM notification ORDER BY id") == [
+        ("firing", "sent"),
+        ("graph", "sent"),
+    ]

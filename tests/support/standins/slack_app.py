@@ -3,7 +3,9 @@
 Web API: ``POST /api/<method>`` with a bearer token (the bot token; the app token for
 ``apps.connections.open``), form or JSON parameters, answering Slack's ``{"ok": ...}``
 envelopes: auth.test, chat.postMessage (with ``thread_ts``), chat.update, chat.postEphemeral,
-apps.connections.open (a ws:// URL of this stand-in). Failures can be queued (429 with
+apps.connections.open (a ws:// URL of this stand-in), and a file upload as ``files_upload_v2``
+makes it (files.getUploadURLExternal, the bytes POSTed to that URL, then
+files.completeUploadExternal into a channel and thread). Failures can be queued (429 with
 Retry-After, 5xx, ``ok: false`` errors).
 
 Socket Mode: a WebSocket server that greets each connection with ``hello`` and pushes
@@ -39,6 +41,7 @@ class Posted:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)  # chat.update bodies, in order
+    file: bytes | None = None  # an uploaded file's bytes (``text`` is its initial comment)
 
     @property
     def buttons(self) -> dict[str, str]:
@@ -64,6 +67,7 @@ class SlackAppStandin:
         self.ephemeral: list[dict[str, Any]] = []
         self.acks: list[str] = []  # envelope ids the client acknowledged
         self.failures: deque[tuple[int, str, int | None]] = deque()
+        self.uploads: dict[str, bytes | None] = {}  # file id -> its bytes once POSTed
         self._lock = threading.Lock()
         self._next = 0
         self._sockets: list[ServerConnection] = []
@@ -175,6 +179,16 @@ class SlackAppStandin:
             return 200, {"ok": True, "user_id": "U0BOT", "team_id": "T0D76", "bot_id": "B0D76"}
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.ws_url}
+        if method == "files.getUploadURLExternal":
+            with self._lock:
+                self._next += 1
+                file_id = f"F{self._next:08d}"
+                self.uploads[file_id] = None
+            port = self._http.server_address[1]
+            url = f"http://127.0.0.1:{port}/upload/{file_id}"
+            return 200, {"ok": True, "upload_url": url, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         channel = str(params.get("channel", ""))
         if channel not in (CRITICAL, ALERTS):
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -200,6 +214,23 @@ class SlackAppStandin:
             return 200, {"ok": True, "message_ts": str(time.time())}
         return 404, {"ok": False, "error": "unknown_method"}
 
+    def _complete_upload(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        channel = str(params.get("channel_id", ""))
+        if channel not in (CRITICAL, ALERTS):
+            return 200, {"ok": False, "error": "channel_not_found"}
+        files = _list(params.get("files"))
+        with self._lock:
+            data = [self.uploads.get(str(f.get("id"))) for f in files]
+            if not files or any(d is None for d in data):
+                return 200, {"ok": False, "error": "file_not_found"}
+            self._next += 1
+            ts = f"{int(time.time())}.{self._next:06d}"
+            self.posted.append(
+                Posted(channel, ts, str(params.get("initial_comment", "")),
+                       params.get("thread_ts"), file=data[0])
+            )  # fmt: skip
+        return 200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         standin = self
 
@@ -210,6 +241,16 @@ class SlackAppStandin:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if self.path.startswith("/upload/"):  # the upload URL: the file's bytes
+                    file_id = self.path.removeprefix("/upload/")
+                    with standin._lock:
+                        known = file_id in standin.uploads
+                        if known:
+                            standin.uploads[file_id] = raw
+                    self.send_response(200 if known else 404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     params = json.loads(raw or b"{}")
                 else:
