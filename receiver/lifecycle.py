@@ -30,8 +30,9 @@ Notification::
     queued|folded --its alert resolved first--> superseded (the resolved tells both)
     sending --acknowledged, or a reminder after the resolve--> cancelled
     graph (the photo): queued behind its page when the graph is drawn; sending --its alert
-        resolved, its page not delivered, or over budget--> cancelled (the alert's page
-        shows the graph); an acknowledgement does not cancel it
+        resolved, its page not delivered (or told in a digest), over budget, or any failure
+        but a 429--> cancelled (the alert's page shows the graph; a photo never pauses its
+        destination nor counts as a failed delivery); an acknowledgement does not cancel it
     sending --lease expired (dispatcher died)--> claimable again by another dispatcher
 """
 
@@ -279,15 +280,25 @@ def _photo_not_worth_sending(item: Claimed, now: datetime) -> Verdict | None:
     if item.status == AlertStatus.RESOLVED:
         return Verdict(State.CANCELLED, "resolved before the graph went out")
     if item.reply_to is None:
-        return Verdict(State.CANCELLED, "its page was not delivered: nothing to reply to")
+        return Verdict(
+            State.CANCELLED, "its page is not there to reply to (not delivered, or in a digest)"
+        )
     if item.give_up_at is not None and now >= item.give_up_at:
         return Verdict(State.CANCELLED, "too late for the graph: it is on the alert's page")
     if item.photo is None:
-        return Verdict(State.FAILED, "the graph's picture is gone")
+        return Verdict(State.CANCELLED, "the graph's picture is gone")
     return None
 
 
 # --------------------------------------------------------------------------- after a failure
+
+
+def photo_gives_up(*, transient: bool, retry_after: float | None) -> bool:
+    """A graph's photo is not retried after a failure (the picture is on the alert's page):
+    it must never pause its destination, whose pages come first, nor count as a failed
+    delivery. Only a rate limit (a transient error with retry_after: 429) is waited out like
+    any message's."""
+    return not (transient and retry_after is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ def make_bot(settings: TelegramSettings) -> Bot:
             connect_timeout=timeout,
             read_timeout=timeout,
             write_timeout=timeout,
+            media_write_timeout=timeout,  # a photo's upload too (the library's default: 20 s)
             pool_timeout=timeout,
         ),
         get_updates_request=HTTPXRequest(

@@ -24,7 +24,7 @@ from receiver.channels.registry import kind_of
 from receiver.config import Dispatcher as DispatcherSettings
 from receiver.delivery.chores import Chores
 from receiver.delivery.lease import LeaseKeeper
-from receiver.model import Claimed, Digest, Link, State
+from receiver.model import Claimed, Digest, Kind, Link, State
 from receiver.store import budget, db, digests, outbox
 
 log = logging.getLogger("d76.dispatcher")
@@ -150,6 +150,14 @@ class Dispatcher:
         unknown = isinstance(exc, TransientError) and exc.outcome_unknown
         if not unknown:  # a message that may have arrived keeps its slot: the budget holds
             budget.release_send(conn, slot)
+        transient = isinstance(exc, TransientError)
+        retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+        if item.kind == Kind.GRAPH and lifecycle.photo_gives_up(
+            transient=transient, retry_after=retry_after
+        ):
+            outbox.record_final(conn, item, State.CANCELLED, f"graph not sent: {exc}", duration_ms)
+            log.warning("notification %s (graph) not sent, not retried: %s", item.id, exc)
+            return
         if isinstance(exc, NotConfigured):
             outbox.record_final(conn, item, State.UNSENT, str(exc), duration_ms)
             log.warning(

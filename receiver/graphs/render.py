@@ -8,7 +8,6 @@ draw at once.
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -135,6 +134,7 @@ def render(
     first = min(first, fired_at.timestamp(), end.timestamp() - MIN_SPAN_SECONDS)
     span = end.timestamp() - first
     begin = max(start, datetime.fromtimestamp(first - span * 0.05, UTC))
+    fired_at = fired_at.astimezone(UTC)  # labelled on the UTC axis, whatever zone it came in
     fired, left, right = (float(date2num(t)) for t in (fired_at, begin, end))
     axes.axvline(fired, color=FIRING_COLOUR, linewidth=2)
     axes.axvspan(fired, right, color=FIRING_COLOUR, alpha=0.07)
@@ -146,6 +146,7 @@ def render(
         xytext=(-6 if late else 6, -18),
         textcoords="offset points",
         ha="right" if late else "left",
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
         color=FIRING_COLOUR,
         fontsize=14,
         fontweight="bold",
@@ -168,9 +169,9 @@ def render(
     if extra > 0:
         labels[len(shown) - 1] += f" (+{extra} more series)"
     axes.legend(handles, labels, fontsize=12, loc="best", framealpha=0.85)
-    with warnings.catch_warnings():  # a crowded layout is drawn as it is, not refused
-        warnings.simplefilter("ignore", UserWarning)
-        figure.tight_layout()
+    # Fixed margins, not tight_layout: the same layout every time, and nothing a crowded
+    # picture can refuse (tight_layout warns, and warnings are process-wide state).
+    figure.subplots_adjust(left=0.115, right=0.965, top=0.86, bottom=0.12)
     drawn = io.BytesIO()
     figure.savefig(drawn, format="png", dpi=DPI)
     return _small(drawn)

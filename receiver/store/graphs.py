@@ -140,7 +140,7 @@ SELECT f.alert_id, f.alert_ts, '{Kind.GRAPH}', f.target, f.priority + {PHOTO_PRI
   JOIN alert_history a ON a.id = f.alert_id AND a.timestamp = f.alert_ts
  WHERE f.alert_id = %(id)s AND f.alert_ts = %(ts)s AND f.kind = '{Kind.FIRING}'
    AND split_part(f.target, '_', 1) = ANY(%(kinds)s) AND a.status = 'firing'
-   AND f.state IN ('queued', 'sending', 'sent', 'folded', 'digested')
+   AND f.state IN ('queued', 'sending', 'sent')
 ON CONFLICT (alert_id, kind, target, alert_ts) WHERE kind <> 'reminder' DO NOTHING
 """
 
@@ -217,9 +217,10 @@ def seconds_until_due(conn: Connection) -> float | None:
 
 
 def recent_by_state(cur: Cursor) -> dict[str, int]:
-    """Graphs of the alerts paged in the last 24 hours, by state (for /metrics)."""
+    """Graphs by state (for /metrics): every one still open, and those of the alerts paged
+    in the last 24 hours."""
     cur.execute(
-        "SELECT state, count(*) FROM alert_graph"
-        " WHERE created_at > now() - interval '1 day' GROUP BY 1"
+        "SELECT state, count(*) FROM alert_graph WHERE state IN ('pending', 'rendering')"
+        " OR created_at > now() - interval '1 day' GROUP BY 1"
     )
     return {str(state): int(count) for state, count in cur.fetchall()}

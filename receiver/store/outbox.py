@@ -57,7 +57,7 @@ UPDATE notification n
   FROM alert_history a
  WHERE n.id = %(id)s AND n.alert_ts = %(ts)s AND a.id = n.alert_id AND a.timestamp = %(ts)s
 RETURNING n.id, n.kind, n.target, n.priority, n.attempts,
-          (SELECT COALESCE(f.message_id, g.message_id)
+          (SELECT COALESCE(f.message_id, CASE WHEN n.kind <> 'graph' THEN g.message_id END)
              FROM notification f LEFT JOIN digest g ON g.id = f.digest_id
             WHERE f.alert_id = n.alert_id AND f.alert_ts = %(ts)s AND f.target = n.target
               AND f.kind = 'firing' AND f.state IN ('sent', 'digested')) AS reply_to,

@@ -39,6 +39,10 @@ def _month(day: date) -> date:
     return day.replace(day=1)
 
 
+def _utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def _add_months(month: date, count: int) -> date:
     index = month.year * 12 + month.month - 1 + count
     return date(index // 12, index % 12 + 1, 1)
@@ -99,9 +103,9 @@ def drop_month(conn: Connection, month: date) -> int:
         for table, _ in TABLES:
             cur.execute(f'DROP TABLE IF EXISTS "{table}{suffix}"')
         for table, key in BESIDE:
-            cur.execute(
+            cur.execute(  # the partitions' own bounds: midnight UTC, whatever the session's zone
                 f"DELETE FROM {table} WHERE {key} >= %s AND {key} < %s",
-                (month, _add_months(month, 1)),
+                (_utc(month), _utc(_add_months(month, 1))),
             )
     return int(count)
 

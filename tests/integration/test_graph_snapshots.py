@@ -203,3 +203,32 @@ def test_a_worker_that_dies_mid_graph_frees_it_and_its_late_result_is_refused(
     assert query(database_url, "SELECT state, note FROM alert_graph") == [
         ("skipped", "the graph worker stopped 2 times while drawing it")
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "description"),
+    [(400, "Bad Request: not enough rights to send photos to the chat"), (502, "Bad Gateway")],
+    ids=["permanent", "transient"],
+)
+def test_a_photo_that_fails_is_not_retried_and_holds_up_no_page(
+    database_url: str, telegram: TelegramStandin, prometheus: str, status: int, description: str
+) -> None:
+    settings = graph_settings(telegram, prometheus)
+    queue_alerts(database_url, firing(prometheus), policy=GRAPHS)
+    telegram.fail_next(1, status, description, method="sendPhoto")
+    with running(database_url, settings), drawing(database_url, settings):
+        wait_rows(
+            database_url,
+            "SELECT state FROM notification WHERE kind = 'graph'",
+            [("cancelled",)],
+            20,
+        )
+        queued = time.monotonic()
+        second = firing(prometheus, "CrossSyncImbalance", fingerprint="c" * 16)
+        queue_alerts(database_url, second, policy=GRAPHS)
+        page = telegram.wait_for(lambda m: "CrossSyncImbalance" in m.text, 10)
+        assert page.received_at - queued < 1.5, "the chat was not paused by the photo"
+    ((error,),) = query(database_url, "SELECT last_error FROM notification WHERE id = 2")
+    assert str(error).startswith("graph not sent: telegram: ")
+    assert query(database_url, "SELECT count(*) FROM notification WHERE state = 'failed'") == [(0,)]
+    assert query(database_url, "SELECT count(*) FROM destination WHERE failures > 0") == [(0,)]

@@ -13,6 +13,7 @@ from receiver.lifecycle import (
     arrival,
     not_worth_sending,
     over_budget,
+    photo_gives_up,
 )
 from receiver.model import Claimed, Occurrence, State
 from stack.procs import RestartPolicy
@@ -106,7 +107,7 @@ def test_a_graph_photo_answers_its_page_and_only_while_the_alert_fires() -> None
     assert not_worth_sending(_claimed(**photo, acknowledged=True), T0) is None
     for changes, reason in (
         ({"status": "resolved"}, "resolved before the graph went out"),
-        ({"reply_to": None}, "nothing to reply to"),
+        ({"reply_to": None}, "not there to reply to"),
         ({"give_up_at": T0}, "too late for the graph"),
     ):
         verdict = not_worth_sending(_claimed(**{**photo, **changes}), T0)
@@ -114,3 +115,7 @@ def test_a_graph_photo_answers_its_page_and_only_while_the_alert_fires() -> None
         assert reason in verdict.reason
     assert allowance(0, "graph", 10, 2) == 4  # only while half the window is free
     assert over_budget(0, "graph") is OverBudget.DROP  # not folded into a digest, not waited for
+    # A failure is not retried (the chat is never paused for a photo), a 429 is waited out.
+    assert photo_gives_up(transient=True, retry_after=None)
+    assert photo_gives_up(transient=False, retry_after=None)
+    assert not photo_gives_up(transient=True, retry_after=3.0)
