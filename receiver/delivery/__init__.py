@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from types import FrameType
 
 from receiver import links, templates
@@ -52,6 +53,9 @@ def reload_templates(settings: Settings) -> bool:
     except ConfigError as exc:
         log.error("%s; the templates in use stay", exc)
         return False
+    except Exception as exc:  # an unreadable directory, say: never the dispatcher's end
+        log.error("templates not reloaded (%s); the templates in use stay", type(exc).__name__)
+        return False
     use_templates(fresh)
     log.info("templates reloaded: %d operator template(s)", len(fresh.overrides))
     return True
@@ -64,7 +68,9 @@ def main(settings: Settings) -> int:
         dispatcher.stop()
 
     def _on_hangup(signum: int, frame: FrameType | None) -> None:
-        reload_templates(settings)
+        # Read and checked in a thread of its own: a handler runs between any two steps of
+        # the loop (between a send and its record, say), so it only starts the work.
+        threading.Thread(target=reload_templates, args=(settings,), daemon=True).start()
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)

@@ -6,12 +6,15 @@ the URL (``PROMETHEUS_URL`` may carry credentials) nor an exception's text.
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 
 MAX_SERIES = 500  # more than this from one query: the rest is not read
+MAX_BYTES = 16 * 2**20  # a larger answer (thousands of series) is refused, not parsed
 
 
 class Unavailable(Exception):
@@ -34,9 +37,14 @@ def query_range(
     step_seconds: float,
     timeout_seconds: float,
 ) -> list[Series]:
-    """The expression's series over [start, end]; raises Unavailable."""
+    """The expression's series over [start, end], read within ``timeout_seconds`` in all and
+    at most MAX_BYTES of answer; raises Unavailable."""
+    deadline = time.monotonic() + timeout_seconds
+    late = Unavailable(f"Prometheus did not answer within {timeout_seconds:g} s")
+    chunks: list[bytes] = []
     try:
-        response = client.get(
+        with client.stream(
+            "GET",
             f"{base_url.rstrip('/')}/api/v1/query_range",
             params={
                 "query": expression,
@@ -46,20 +54,31 @@ def query_range(
                 "timeout": f"{timeout_seconds:g}s",
             },
             timeout=timeout_seconds,
-        )
+        ) as response:
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise Unavailable(
+                        f"Prometheus answered over {MAX_BYTES // 2**20} MB (too many series)"
+                    )
+                if time.monotonic() > deadline:
+                    raise late
+                chunks.append(chunk)
+            status = response.status_code
     except httpx.TimeoutException:
-        raise Unavailable(f"Prometheus did not answer within {timeout_seconds:g} s") from None
+        raise late from None
     except httpx.HTTPError as exc:
         raise Unavailable(f"Prometheus unreachable ({type(exc).__name__})") from None
     try:
-        body = response.json()
+        body = json.loads(b"".join(chunks))
     except ValueError:
         body = {}
-    if response.status_code != 200 or body.get("status") != "success":
-        error = str(body.get("error", ""))[:200] if isinstance(body, dict) else ""
-        raise Unavailable(
-            f"Prometheus answered {response.status_code}" + (f": {error}" if error else "")
-        )
+    if not isinstance(body, dict):
+        body = {}
+    if status != 200 or body.get("status") != "success":
+        error = str(body.get("error", ""))[:200]
+        raise Unavailable(f"Prometheus answered {status}" + (f": {error}" if error else ""))
     result = body.get("data", {}).get("result", [])
     series = []
     for item in result[:MAX_SERIES]:

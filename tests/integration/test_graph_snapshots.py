@@ -17,6 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from receiver import config, store
+from receiver.graphs import prometheus as graph_prometheus
 from receiver.graphs.worker import GraphWorker
 from receiver.store import graphs
 from receiver.store.graphs import Wanted
@@ -232,3 +233,16 @@ def test_a_photo_that_fails_is_not_retried_and_holds_up_no_page(
     assert str(error).startswith("graph not sent: telegram: ")
     assert query(database_url, "SELECT count(*) FROM notification WHERE state = 'failed'") == [(0,)]
     assert query(database_url, "SELECT count(*) FROM destination WHERE failures > 0") == [(0,)]
+
+
+def test_an_answer_too_large_is_refused_not_parsed(
+    database_url: str, telegram: TelegramStandin, prometheus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of series would be read and parsed inside the dispatcher's process: past
+    MAX_BYTES of answer the graph is skipped (the cap lowered here to the size of a few)."""
+    monkeypatch.setattr(graph_prometheus, "MAX_BYTES", 64)
+    queue_alerts(database_url, firing(prometheus), policy=GRAPHS)
+    with drawing(database_url, graph_settings(telegram, prometheus)):
+        wait_rows(database_url, "SELECT state FROM alert_graph", [("skipped",)], 10)
+    ((note,),) = query(database_url, "SELECT note FROM alert_graph")
+    assert str(note).startswith("Prometheus answered over"), note
