@@ -238,14 +238,23 @@ def email_subject(item: Claimed) -> str:
     return f"[{item.severity}] {headline_prefix(item)}{item.title} ({item.alertname})"[:200]
 
 
-_TAG = re.compile(r"</?(?:b|i|code|pre)>")
-_ANCHOR = re.compile(r'<a href="([^"]*)">([^<]*)</a>')
+# Every tag Telegram's HTML knows (an operator's template may use any), and a link in either
+# quotes: plain text keeps the link as "label: URL".
+_TAG = re.compile(
+    r"</?(?:b|strong|i|em|u|ins|s|strike|del|code|pre|span|tg-spoiler|blockquote)"
+    r"(?:\s[^>]*)?>"
+)
+_ANCHOR = re.compile(r"""<a\s+href=(?:"([^"]*)"|'([^']*)')\s*>([^<]*)</a>""")
 
 
 def strip_markup(text: str) -> str:
-    """Telegram HTML as plain text: our tags removed, a link as "label: URL", entities
+    """Telegram HTML as plain text: its tags removed, a link as "label: URL", entities
     decoded."""
-    return html.unescape(_ANCHOR.sub(r"\2: \1", _TAG.sub("", text)))
+
+    def link(match: re.Match[str]) -> str:
+        return f"{match.group(3)}: {match.group(1) or match.group(2) or ''}"
+
+    return html.unescape(_ANCHOR.sub(link, _TAG.sub("", text)))
 
 
 MUTE_LABEL = "🔇 Mute until resolved"

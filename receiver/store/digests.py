@@ -88,11 +88,13 @@ def claim(conn: Connection, target: str, *, owner: str, lease_seconds: float) ->
             """SELECT a.alertname, a.severity, min(a.timestamp), max(a.timestamp),
                       CASE WHEN n.kind = 'resolved' AND NOT EXISTS (
                                 SELECT 1 FROM notification f
-                                 WHERE f.alert_id = n.alert_id AND f.target = n.target
+                                 WHERE f.alert_id = n.alert_id AND f.alert_ts = n.alert_ts
+                                   AND f.target = n.target
                                    AND f.kind = 'firing' AND f.state IN ('sent', 'digested'))
                            THEN 'fired-and-resolved' ELSE n.kind END,
                       count(*)
-                 FROM notification n JOIN alert_history a ON a.id = n.alert_id
+                 FROM notification n
+                 JOIN alert_history a ON a.id = n.alert_id AND a.timestamp = n.alert_ts
                 WHERE n.digest_id = %s AND n.state = 'folded'
                 GROUP BY 1, 2, 5 ORDER BY 6 DESC, 2, 1, 5""",
             (digest_id,),

@@ -193,3 +193,16 @@ def test_the_snapshot_is_escaped_and_absent_when_the_rule_has_none() -> None:
     assert "Risk snapshot" not in telegram_text(claimed())
     assert "Risk snapshot" not in str(slack_body(claimed()))
     assert "Risk snapshot" not in email_html(claimed())
+
+
+def test_plain_text_drops_every_telegram_tag_an_operator_template_may_use() -> None:
+    """The email's text and the log read Telegram HTML without markup: an operator's <u>,
+    <blockquote>, spoilers and single-quoted links included."""
+    from receiver.messages import strip_markup
+
+    text = (
+        "<b>A</b> <u>x</u> <blockquote expandable>q</blockquote> <tg-spoiler>s</tg-spoiler> "
+        '<span class="tg-spoiler">t</span> <a href="http://a?b=1&amp;c=2">L</a> '
+        "<a href='http://z'>M</a> &lt;kept&gt;"
+    )
+    assert strip_markup(text) == "A x q s t L: http://a?b=1&c=2 M: http://z <kept>"
