@@ -1,31 +1,28 @@
-"""The words under a graph snapshot's photo (Telegram HTML, within a caption's 1024
-characters): which alert it is, as its page names it."""
+"""The words under a graph snapshot's photo: which alert it is, as its page names it, within
+a caption's 1024 characters (each part escaped and cut by the messages' own helpers, never
+inside an entity)."""
 
 from __future__ import annotations
 
-import html
-
+from receiver.messages import escape_within, slack_within
 from receiver.model import Claimed
 
 CAPTION_LIMIT = 1024
-
-
-def slack_caption(item: Claimed) -> str:
-    """The same words in Slack mrkdwn, its three control characters escaped."""
-
-    def escape(text: str) -> str:
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-    return (
-        f"📈 *[{escape(item.severity)}] {escape(item.title[:200])}*\n"
-        f"_{escape(item.alertname[:200])}: its condition before and since it fired_"
-    )[:CAPTION_LIMIT]
+PART_LIMIT = 400  # the title and the alert name each: with the words, under CAPTION_LIMIT
+TAIL = "its condition before and since it fired"
 
 
 def caption(item: Claimed) -> str:
-    title = html.escape(item.title[:200], quote=False)
-    name = html.escape(item.alertname[:200], quote=False)
-    return (
-        f"📈 <b>[{html.escape(item.severity, quote=False)}] {title}</b>\n"
-        f"<i>{name}: its condition before and since it fired</i>"
-    )[:CAPTION_LIMIT]
+    """Telegram HTML."""
+    title = escape_within(item.title, PART_LIMIT)
+    name = escape_within(item.alertname, PART_LIMIT)
+    severity = escape_within(item.severity, 20)
+    return f"📈 <b>[{severity}] {title}</b>\n<i>{name}: {TAIL}</i>"
+
+
+def slack_caption(item: Claimed) -> str:
+    """Slack mrkdwn, its three control characters escaped."""
+    title = slack_within(item.title, PART_LIMIT)
+    name = slack_within(item.alertname, PART_LIMIT)
+    severity = slack_within(item.severity, 20)
+    return f"📈 *[{severity}] {title}*\n_{name}: {TAIL}_"

@@ -67,8 +67,10 @@ class GraphWorker:
 
     # -- one graph ---------------------------------------------------------------------------
 
-    def _series(self, expression: str, job: GraphJob) -> list[Series]:
-        start, end, step = window(job, self._settings.window_minutes)
+    def _series(
+        self, expression: str, job: GraphJob, span: tuple[datetime, datetime, float]
+    ) -> list[Series]:
+        start, end, step = span
         found = query_range(
             self._client, self._prometheus, expression, start, end, step,
             self._settings.timeout_seconds,
@@ -81,7 +83,8 @@ class GraphWorker:
         if whole is None:
             raise Unavailable("the alert carries no expression (its generatorURL has none)")
         condition = expr.split(whole)
-        series = self._series(condition.series, job)
+        span = window(job, self._settings.window_minutes)
+        series = self._series(condition.series, job, span)
         if not series or not any(s.values for s in series):
             raise Unavailable("Prometheus has no samples of the expression in the window")
         threshold: list[Series] | float | None = None
@@ -90,14 +93,13 @@ class GraphWorker:
             threshold = float(condition.threshold)
         elif condition.threshold is not None:
             try:
-                threshold = self._series(condition.threshold, job) or None
+                threshold = self._series(condition.threshold, job, span) or None
             except Unavailable as exc:  # the series alone still tells most of the story
                 log.warning("graph for alert %s: threshold not drawn: %s", job.alert_id, exc)
-        start, end, _ = window(job, self._settings.window_minutes)
-        subtitle = one_line(whole)
+        start, end, _ = span
         png = render.render(
             title=one_line(f"[{job.severity}] {job.title}", 70),
-            subtitle=subtitle,
+            subtitle=one_line(whole),
             series=series,
             threshold=threshold,
             fired_at=job.starts_at,

@@ -155,7 +155,7 @@ def test_no_photo_once_the_alert_resolved(
     assert photos(telegram) == []
 
 
-def test_a_queued_photo_is_cancelled_by_the_resolve_not_by_an_ack(
+def test_a_queued_photo_is_cancelled_by_the_resolve(
     database_url: str, telegram: TelegramStandin, prometheus: str
 ) -> None:
     settings = graph_settings(telegram, prometheus)
@@ -178,6 +178,24 @@ def test_a_queued_photo_is_cancelled_by_the_resolve_not_by_an_ack(
             10,
         )
     assert photos(telegram) == []
+
+
+def test_an_acknowledged_page_still_gets_its_photo(
+    database_url: str, telegram: TelegramStandin, prometheus: str
+) -> None:
+    """Whoever acknowledged is the one helped by the graph: an ack does not cancel it."""
+    settings = graph_settings(telegram, prometheus)
+    queue_alerts(database_url, firing(prometheus), policy=GRAPHS)
+    with running(database_url, settings):
+        page = telegram.wait_for(lambda m: "GlobalGuard BLOCK" in m.text, 10)
+        conn = store.connect(database_url)
+        try:
+            assert store.acknowledge(conn, 1, "telegram:@alice")
+        finally:
+            conn.close()
+        with drawing(database_url, settings):
+            photo = telegram.wait_for(lambda m: m.photo is not None, 20)
+    assert photo.reply_to == page.message_id
 
 
 def test_a_worker_that_dies_mid_graph_frees_it_and_its_late_result_is_refused(

@@ -4,6 +4,7 @@ the metric's name, drawn whatever the series look like."""
 from __future__ import annotations
 
 import io
+import re
 import struct
 import time
 from datetime import UTC, datetime, timedelta
@@ -95,3 +96,16 @@ def test_a_series_of_one_sample_seconds_old_still_draws_a_minute_wide() -> None:
         fired_at=END - timedelta(seconds=4), unit=unit_of("x"), start=START, end=END,
     )  # fmt: skip
     assert size_of(png) == (WIDTH_PX, HEIGHT_PX)
+
+
+def test_the_caption_stays_within_telegrams_limit_and_never_cuts_an_entity() -> None:
+    from receiver.graphs.caption import CAPTION_LIMIT, caption, slack_caption
+    from tests.unit.test_render import claimed
+
+    item = claimed(title="<&>" * 400, alertname="A&B" * 300)
+    text = caption(item)
+    assert len(text) <= CAPTION_LIMIT
+    assert "&amp;lt" not in text and not re.search(r"&[a-z]*…", text), text[-60:]
+    assert text.startswith("📈 <b>[P1] &lt;&amp;&gt;") and text.endswith("fired</i>")
+    slack = slack_caption(item)
+    assert len(slack) <= CAPTION_LIMIT and "<" not in slack
