@@ -239,8 +239,9 @@ class DeliveryStateCollector(Collector):
         )
         graphs_made = GaugeMetricFamily(
             "d76_receiver_graphs",
-            "Graph snapshots of the alerts paged in the last 24 hours, by state (pending, "
-            "rendering, done, skipped: Prometheus could not give it, the note says why).",
+            "Graph snapshots by state: pending and rendering (all of them), done and skipped "
+            "(of the alerts that started in the last 24 hours; skipped: Prometheus could not "
+            "give it, the note says why).",
             labels=["state"],
         )
         try:
